@@ -1,0 +1,422 @@
+//! The local API gateway. For each request it does what API Gateway's REST proxy integration
+//! does: match a route of `template.yaml`, build the proxy event (path and query parameters,
+//! single- and multi-value headers, body, request context), hand it to that function's
+//! handler through lambda_http's own event parser, and send back what the handler returned.
+
+use crate::template::{Route, Template, TemplateError};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use bytes::Bytes;
+use chat_core::http::error_response;
+use chat_core::{App, Endpoint};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// API Gateway's own payload limit.
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// The stage name `template.yaml` deploys.
+const STAGE: &str = "v1";
+
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("template.yaml routes {route} to function {function:?}, which has no handler in the local registry")]
+    UnknownFunction { route: String, function: String },
+    #[error("cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+    /// `{name+}`: the rest of the path.
+    Greedy(String),
+}
+
+struct CompiledRoute {
+    method: Method,
+    resource: String,
+    segments: Vec<Segment>,
+    endpoint: Endpoint,
+}
+
+fn split_path(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+impl CompiledRoute {
+    fn compile(route: &Route, endpoint: Endpoint) -> Self {
+        let segments = split_path(&route.path)
+            .into_iter()
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => match name.strip_suffix('+') {
+                        Some(greedy) => Segment::Greedy(greedy.to_owned()),
+                        None => Segment::Param(name.to_owned()),
+                    },
+                    None => Segment::Literal(segment.to_owned()),
+                },
+            )
+            .collect();
+        Self {
+            method: Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET),
+            resource: route.path.clone(),
+            segments,
+            endpoint,
+        }
+    }
+
+    /// The path parameters, when `path` matches this route's resource.
+    fn match_path(&self, path: &str) -> Option<BTreeMap<String, String>> {
+        let parts = split_path(path);
+        let mut params = BTreeMap::new();
+        for (i, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Literal(literal) => {
+                    if parts.get(i) != Some(&literal.as_str()) {
+                        return None;
+                    }
+                }
+                Segment::Param(name) => {
+                    let value = parts.get(i).filter(|p| !p.is_empty())?;
+                    params.insert(name.clone(), decode(value));
+                }
+                Segment::Greedy(name) => {
+                    let rest = parts
+                        .get(i..)
+                        .filter(|r| !r.is_empty() && !r[0].is_empty())?;
+                    params.insert(name.clone(), decode(&rest.join("/")));
+                    return Some(params);
+                }
+            }
+        }
+        (parts.len() == self.segments.len()).then_some(params)
+    }
+}
+
+fn decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+pub struct Gateway {
+    app: App,
+    routes: Vec<CompiledRoute>,
+}
+
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningGateway {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl Gateway {
+    /// Routes every Api event of the template to the registered handler of its function.
+    pub fn new(
+        app: App,
+        template: &Template,
+        endpoints: &[Endpoint],
+    ) -> Result<Self, GatewayError> {
+        let routes = template
+            .routes()?
+            .into_iter()
+            .map(|route| {
+                let endpoint = endpoints
+                    .iter()
+                    .find(|e| e.name == route.function)
+                    .copied()
+                    .ok_or_else(|| GatewayError::UnknownFunction {
+                        route: format!("{} {}", route.method, route.path),
+                        function: route.function.clone(),
+                    })?;
+                Ok(CompiledRoute::compile(&route, endpoint))
+            })
+            .collect::<Result<Vec<_>, GatewayError>>()?;
+        Ok(Self { app, routes })
+    }
+
+    pub async fn bind(self, addr: SocketAddr) -> Result<RunningGateway, GatewayError> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let gateway = Arc::new(self);
+        let (shutdown, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => pair,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "accept failed");
+                            continue;
+                        }
+                    },
+                    _ = stopped.changed() => break,
+                };
+                let gateway = Arc::clone(&gateway);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let gateway = Arc::clone(&gateway);
+                        async move { Ok::<_, Infallible>(gateway.serve(request, peer).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(RunningGateway {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    async fn serve(
+        &self,
+        request: hyper::Request<Incoming>,
+        peer: SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
+        let started = std::time::Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = self.dispatch(request, peer).await;
+        tracing::info!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        request: hyper::Request<Incoming>,
+        peer: SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return self.gateway_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "Request body is too large",
+                )
+            }
+        };
+        let path = parts.uri.path();
+        let matched = self
+            .routes
+            .iter()
+            .filter(|route| route.method == parts.method)
+            .find_map(|route| route.match_path(path).map(|params| (route, params)));
+        let Some((route, path_params)) = matched else {
+            // API Gateway answers an unknown route itself; template.yaml maps that to this.
+            return self.gateway_error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such API route");
+        };
+
+        let event = proxy_event(&parts, &body, route, path_params, peer);
+        let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::error!(error = %err, "event was not accepted by lambda_http");
+                return self.gateway_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    "Internal server error",
+                );
+            }
+        };
+        let response = (route.endpoint.handler)(&self.app, lambda_request).await;
+        to_hyper(response)
+    }
+
+    fn gateway_error(
+        &self,
+        status: StatusCode,
+        code: &str,
+        message: &str,
+    ) -> hyper::Response<Full<Bytes>> {
+        to_hyper(error_response(self.app.config(), status, code, message))
+    }
+}
+
+/// The event API Gateway's REST API sends a Lambda proxy integration.
+fn proxy_event(
+    parts: &http::request::Parts,
+    body: &Bytes,
+    route: &CompiledRoute,
+    path_params: BTreeMap<String, String>,
+    peer: SocketAddr,
+) -> Value {
+    let mut headers = Map::new();
+    let mut multi_headers: Map<String, Value> = Map::new();
+    let mut add_header = |name: &str, value: String| {
+        headers.insert(name.to_owned(), Value::String(value.clone()));
+        match multi_headers.get_mut(name) {
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            _ => {
+                multi_headers.insert(name.to_owned(), json!([value]));
+            }
+        }
+    };
+    for (name, value) in &parts.headers {
+        add_header(
+            name.as_str(),
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        );
+    }
+    // What API Gateway adds in front of every integration.
+    add_header("x-forwarded-for", peer.ip().to_string());
+    add_header("x-forwarded-proto", "http".to_owned());
+    add_header("x-forwarded-port", peer.port().to_string());
+
+    let mut query = Map::new();
+    let mut multi_query: Map<String, Value> = Map::new();
+    for pair in parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (key, value) = (decode(key), decode(value));
+        query.insert(key.clone(), Value::String(value.clone()));
+        match multi_query.get_mut(&key) {
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            _ => {
+                multi_query.insert(key, json!([value]));
+            }
+        }
+    }
+    let or_null = |map: Map<String, Value>| {
+        if map.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(map)
+        }
+    };
+
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (Value::String(BASE64.encode(body)), true),
+    };
+    let request_id: String = chat_core::ids::random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let path = parts.uri.path();
+    json!({
+        "resource": route.resource,
+        "path": path,
+        "httpMethod": parts.method.as_str(),
+        "headers": or_null(headers),
+        "multiValueHeaders": or_null(multi_headers),
+        "queryStringParameters": or_null(query),
+        "multiValueQueryStringParameters": or_null(multi_query),
+        "pathParameters": if path_params.is_empty() { Value::Null } else { json!(path_params) },
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "resourceId": "local",
+            "resourcePath": route.resource,
+            "httpMethod": parts.method.as_str(),
+            "path": format!("/{STAGE}{path}"),
+            "stage": STAGE,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTimeEpoch": now_ms,
+            "protocol": "HTTP/1.1",
+            "identity": { "sourceIp": peer.ip().to_string(), "userAgent": user_agent },
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    })
+}
+
+fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(path: &str) -> CompiledRoute {
+        CompiledRoute::compile(
+            &Route {
+                method: "GET".into(),
+                path: path.into(),
+                function: "health".into(),
+            },
+            health::ENDPOINT,
+        )
+    }
+
+    #[test]
+    fn path_parameters_are_extracted_and_decoded() {
+        let poll = route("/api/chat/poll/{sessionId}");
+        assert_eq!(
+            poll.match_path("/api/chat/poll/chat%5F123").unwrap(),
+            BTreeMap::from([("sessionId".to_owned(), "chat_123".to_owned())])
+        );
+        assert!(poll.match_path("/api/chat/poll/").is_none());
+        assert!(poll.match_path("/api/chat/poll/a/b").is_none());
+        assert!(poll.match_path("/api/chat/poll").is_none());
+    }
+
+    #[test]
+    fn greedy_parameters_take_the_rest_of_the_path() {
+        let assets = route("/admin/{asset+}");
+        assert_eq!(
+            assets.match_path("/admin/js/app.js").unwrap()["asset"],
+            "js/app.js"
+        );
+        assert!(assets.match_path("/admin").is_none());
+    }
+}

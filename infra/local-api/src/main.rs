@@ -1,0 +1,71 @@
+//! `make dev`: the whole system on this machine. Starts the DynamoDB-compatible server (unless
+//! `AWS_ENDPOINT_URL_DYNAMODB` names one), creates the table from `template.yaml`, and serves
+//! the API on `127.0.0.1:${PORT:-3000}` until Ctrl-C, which stops everything it started.
+
+use chat_core::{App, Config, SystemClock};
+use local_api::{registry, DynamoDbServer, Gateway, Template};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    chat_core::telemetry::init();
+    // Local defaults; anything already set (a real profile, another region) wins.
+    for (name, value) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("TABLE_NAME", "support-chat-local"),
+    ] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
+    let server = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        Ok(endpoint) if !endpoint.is_empty() => {
+            tracing::info!(%endpoint, "using the DynamoDB server named by AWS_ENDPOINT_URL_DYNAMODB");
+            None
+        }
+        _ => {
+            let server = DynamoDbServer::start()?;
+            tracing::info!(
+                endpoint = server.endpoint(),
+                "started the local DynamoDB server"
+            );
+            std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint());
+            Some(server)
+        }
+    };
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
+
+    let config = Config::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let template = Template::workspace_default()?;
+    template.ensure_table(&client, &config.table_name).await?;
+    let table = config.table_name.clone();
+    let app = App::new(client, config, Arc::new(SystemClock));
+
+    let gateway = Gateway::new(app, &template, &registry::endpoints())?
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await?;
+    println!("Support chat API: {}  (table {table})", gateway.url());
+    for route in template.routes()? {
+        println!("  {:<6} {}{}", route.method, gateway.url(), route.path);
+    }
+    println!("DynamoDB endpoint: {endpoint}");
+    println!("Ctrl-C stops everything.");
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    gateway.stop().await;
+    drop(server);
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! Every function's endpoint, by the name its `CodeUri` directory has in `template.yaml`.
+
+use chat_core::Endpoint;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        create_session::ENDPOINT,
+        send_message::ENDPOINT,
+        poll_messages::ENDPOINT,
+        submit_rating::ENDPOINT,
+        leave_session::ENDPOINT,
+        health::ENDPOINT,
+    ]
+}

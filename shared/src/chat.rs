@@ -1,0 +1,482 @@
+//! The business rules: clients start sessions and talk in them; support answers active
+//! sessions only; every state change is one conditional write or one transaction.
+
+use crate::clock::{iso8601, parse_iso8601, Clock};
+use crate::config::Config;
+use crate::ids::{ClientToken, IdempotencyKey, MessageId, SessionId, TokenHash};
+use crate::model::{Feedback, MessageText, Rating, Sender, SessionStatus, UserInfo};
+use crate::store::items::{
+    idempotency_sk, message_sk, session_pk, Entity, IdempotencyItem, MessageItem, SessionItem,
+    ACTIVE_PARTITION, SESSION_SK,
+};
+use crate::store::{
+    AppendOutcome, ChatStore, ConditionalUpdate, EndSession, MessageFilter, NewMessage,
+    RateSession, StoreError,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Most support messages one poll returns; the rest come with the next poll (`hasMore`).
+pub const POLL_LIMIT: usize = 50;
+
+/// Optimistic attempts per send. Every failed attempt means another send committed, so this
+/// only runs out when dozens of writers hit one session at the same instant.
+const MAX_SEND_ATTEMPTS: usize = 25;
+
+#[derive(Debug, Error)]
+pub enum ChatError {
+    #[error("authentication token required")]
+    NoToken,
+    /// Also what a wrong token gets, so nobody learns which session ids exist.
+    #[error("chat session not found or inactive")]
+    SessionNotFound,
+    #[error("a chat session with this id already exists")]
+    SessionExists,
+    #[error("rating already submitted for this session")]
+    RatingExists,
+    #[error("too many simultaneous messages in this session, please retry")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a client proves which session it may use: the id and the `X-Chat-Token` it was given.
+#[derive(Debug, Clone)]
+pub struct ClientAccess {
+    pub session_id: SessionId,
+    pub token: Option<ClientToken>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub session_id: Option<SessionId>,
+    pub user_info: UserInfo,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub text: MessageText,
+    /// The sender's own `messageId`: a retry with the same one returns the first result.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedSession {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub created_at: String,
+    /// Shown once: only its hash is stored.
+    pub client_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    pub message_id: String,
+    pub status: &'static str,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireMessage {
+    pub message_id: String,
+    pub message: String,
+    pub sender: Sender,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolledMessages {
+    pub messages: Vec<WireMessage>,
+    pub session_ended: bool,
+    pub session_status: SessionStatus,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingReceipt {
+    pub rating_id: String,
+    pub session_id: String,
+    pub rating: u8,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedSession {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub end_time: String,
+    /// Seconds from start to end.
+    pub duration: i64,
+}
+
+impl From<MessageItem> for WireMessage {
+    fn from(item: MessageItem) -> Self {
+        Self {
+            message_id: item.message_id,
+            message: item.message,
+            sender: item.sender,
+            timestamp: item.timestamp,
+        }
+    }
+}
+
+impl From<IdempotencyItem> for SentMessage {
+    fn from(item: IdempotencyItem) -> Self {
+        Self {
+            message_id: item.message_id,
+            status: "sent",
+            timestamp: item.timestamp,
+        }
+    }
+}
+
+/// Who writes a message, and what they must prove.
+enum Author<'a> {
+    Client(Option<&'a ClientToken>),
+    Support { admin_id: &'a str },
+}
+
+#[derive(Clone)]
+pub struct ChatService {
+    store: ChatStore,
+    clock: Arc<dyn Clock>,
+    config: Config,
+}
+
+impl ChatService {
+    pub fn new(store: ChatStore, clock: Arc<dyn Clock>, config: Config) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+        }
+    }
+
+    pub fn store(&self) -> &ChatStore {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn expiry_from(&self, at: DateTime<Utc>) -> i64 {
+        (at + Duration::days(i64::from(self.config.retention_days))).timestamp()
+    }
+
+    /// The token a client call must carry. Without one the call is refused, unless ops have
+    /// switched the requirement off while old app builds are phased out.
+    fn presented_token<'a>(
+        &self,
+        access: &'a ClientAccess,
+    ) -> Result<Option<&'a ClientToken>, ChatError> {
+        match &access.token {
+            Some(token) => Ok(Some(token)),
+            None if self.config.require_client_token => Err(ChatError::NoToken),
+            None => {
+                tracing::warn!(
+                    session_id = %access.session_id,
+                    "client call without X-Chat-Token accepted (REQUIRE_CLIENT_TOKEN is off)"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn check_health(&self) -> Result<(), ChatError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// A client starts a session: the only way a session ever comes to exist.
+    pub async fn start_session(&self, new: NewSession) -> Result<StartedSession, ChatError> {
+        let session_id = new.session_id.unwrap_or_else(SessionId::generate);
+        let token = ClientToken::generate();
+        let start_time = iso8601(self.now());
+        let item = SessionItem {
+            pk: session_pk(&session_id),
+            sk: SESSION_SK.to_owned(),
+            gsi1pk: Some(ACTIVE_PARTITION.to_owned()),
+            gsi1sk: Some(format!("{start_time}#{session_id}")),
+            entity: Entity::Session,
+            session_id: session_id.to_string(),
+            user_info: new.user_info,
+            status: SessionStatus::Active,
+            start_time: start_time.clone(),
+            token_hash: token.hash().as_str().to_owned(),
+            last_seq: 0,
+            last_message: None,
+            waiting_since: None,
+            end_time: None,
+            ended_by: None,
+            rating: None,
+            feedback: None,
+            rated_at: None,
+            expires_at: None,
+        };
+        if !self.store.create_session(&item).await? {
+            return Err(ChatError::SessionExists);
+        }
+        Ok(StartedSession {
+            session_id: session_id.to_string(),
+            status: SessionStatus::Active,
+            created_at: start_time,
+            client_token: token.as_str().to_owned(),
+        })
+    }
+
+    pub async fn send_user_message(
+        &self,
+        access: &ClientAccess,
+        message: OutgoingMessage,
+    ) -> Result<SentMessage, ChatError> {
+        let token = self.presented_token(access)?;
+        self.append(&access.session_id, Author::Client(token), message)
+            .await
+    }
+
+    /// A support agent's reply. The agent's identity must already be verified by the caller.
+    pub async fn send_support_message(
+        &self,
+        session_id: &SessionId,
+        admin_id: &str,
+        message: OutgoingMessage,
+    ) -> Result<SentMessage, ChatError> {
+        self.append(session_id, Author::Support { admin_id }, message)
+            .await
+    }
+
+    async fn append(
+        &self,
+        session_id: &SessionId,
+        author: Author<'_>,
+        message: OutgoingMessage,
+    ) -> Result<SentMessage, ChatError> {
+        let sender = match author {
+            Author::Client(_) => Sender::User,
+            Author::Support { .. } => Sender::Admin,
+        };
+        let idem_sk = message
+            .idempotency_key
+            .as_ref()
+            .map(|key| idempotency_sk(sender, key));
+        let mut known_session: Option<SessionItem> = None;
+
+        for _ in 0..MAX_SEND_ATTEMPTS {
+            let session = match known_session.take() {
+                Some(session) => session,
+                None => {
+                    let snapshot = self
+                        .store
+                        .read_for_send(session_id, idem_sk.as_deref())
+                        .await?;
+                    let session = snapshot.session.ok_or(ChatError::SessionNotFound)?;
+                    if let Author::Client(Some(token)) = author {
+                        authorize_client(&session, token)?;
+                    }
+                    if let Some(first) = snapshot.previous {
+                        return Ok(first.into());
+                    }
+                    session
+                }
+            };
+            if !session.status.is_active() {
+                return Err(ChatError::SessionNotFound);
+            }
+
+            // Never earlier than the newest message: transcript times follow commit order.
+            let now = iso8601(self.now());
+            let timestamp = match &session.last_message {
+                Some(last) if last.timestamp > now => last.timestamp.clone(),
+                _ => now,
+            };
+            let message_id = MessageId::from_seq(session.last_seq).next();
+            let expires_at = self.expiry_from(self.now());
+            let pk = session_pk(session_id);
+            let item = MessageItem {
+                pk: pk.clone(),
+                sk: message_sk(message_id),
+                entity: Entity::Message,
+                message_id: message_id.to_string(),
+                sender,
+                message: message.text.as_str().to_owned(),
+                timestamp: timestamp.clone(),
+                admin_id: match author {
+                    Author::Support { admin_id } => Some(admin_id.to_owned()),
+                    Author::Client(_) => None,
+                },
+                expires_at,
+            };
+            let idempotency = idem_sk.as_ref().map(|sk| IdempotencyItem {
+                pk: pk.clone(),
+                sk: sk.clone(),
+                entity: Entity::Idempotency,
+                message_id: message_id.to_string(),
+                timestamp: timestamp.clone(),
+                expires_at,
+            });
+            let outcome = self
+                .store
+                .append_message(
+                    session_id,
+                    NewMessage {
+                        seen_last_seq: session.last_seq,
+                        message: item,
+                        idempotency,
+                        also_put: Vec::new(),
+                    },
+                )
+                .await?;
+            match outcome {
+                AppendOutcome::Committed => {
+                    return Ok(SentMessage {
+                        message_id: message_id.to_string(),
+                        status: "sent",
+                        timestamp,
+                    })
+                }
+                AppendOutcome::SessionChanged(current) => known_session = current.map(|s| *s),
+                AppendOutcome::DuplicateKey => {
+                    let sk = idem_sk.as_deref().unwrap_or_default();
+                    let first = self.store.get_idempotency(session_id, sk).await?;
+                    return first.map(SentMessage::from).ok_or_else(|| {
+                        StoreError::Request("idempotency item vanished after a conflict".into())
+                            .into()
+                    });
+                }
+            }
+        }
+        Err(ChatError::Contention)
+    }
+
+    /// What the client poll returns: support messages after the cursor (oldest first, at most
+    /// [`POLL_LIMIT`]) and the session state, read with one Query.
+    pub async fn poll_support_messages(
+        &self,
+        access: &ClientAccess,
+        after: Option<MessageId>,
+    ) -> Result<PolledMessages, ChatError> {
+        let token = self.presented_token(access)?;
+        let page = self
+            .store
+            .read_after(&access.session_id, after, MessageFilter::SupportOnly)
+            .await?;
+        let session = match page.session {
+            Some(session) => session,
+            // Only when more than 1 MB of messages is pending: one extra read.
+            None if page.truncated => self
+                .store
+                .get_session(&access.session_id)
+                .await?
+                .ok_or(ChatError::SessionNotFound)?,
+            None => return Err(ChatError::SessionNotFound),
+        };
+        if let Some(token) = token {
+            authorize_client(&session, token)?;
+        }
+        let mut messages: Vec<WireMessage> =
+            page.messages.into_iter().map(WireMessage::from).collect();
+        let has_more = page.truncated || messages.len() > POLL_LIMIT;
+        messages.truncate(POLL_LIMIT);
+        Ok(PolledMessages {
+            messages,
+            session_ended: !session.status.is_active(),
+            session_status: session.status,
+            has_more,
+        })
+    }
+
+    /// The client leaves: the session ends (status `ended`) and can then be rated.
+    pub async fn leave_session(&self, access: &ClientAccess) -> Result<EndedSession, ChatError> {
+        let token = self.presented_token(access)?;
+        let now = self.now();
+        let end_time = iso8601(now);
+        let token_hash = token.map(ClientToken::hash);
+        let outcome = self
+            .store
+            .end_session(EndSession {
+                session: &access.session_id,
+                token_hash: token_hash.as_ref(),
+                status: SessionStatus::Ended,
+                end_time: &end_time,
+                ended_by: "user",
+                expires_at: self.expiry_from(now),
+            })
+            .await?;
+        match outcome {
+            ConditionalUpdate::Done(session) => Ok(ended_session(session, now)),
+            ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
+        }
+    }
+
+    /// The user rates an ended session, once.
+    pub async fn rate_session(
+        &self,
+        access: &ClientAccess,
+        rating: Rating,
+        feedback: Option<Feedback>,
+    ) -> Result<RatingReceipt, ChatError> {
+        let token = self.presented_token(access)?;
+        let token_hash = token.map(ClientToken::hash);
+        let rated_at = iso8601(self.now());
+        let outcome = self
+            .store
+            .rate_session(RateSession {
+                session: &access.session_id,
+                token_hash: token_hash.as_ref(),
+                rating: rating.stars(),
+                feedback: feedback.as_ref().map(Feedback::as_str),
+                rated_at: &rated_at,
+            })
+            .await?;
+        match outcome {
+            ConditionalUpdate::Done(session) => Ok(RatingReceipt {
+                rating_id: format!("rating_{}", session.session_id),
+                session_id: session.session_id,
+                rating: rating.stars(),
+                feedback: session.feedback,
+            }),
+            // Refused: say why only to the session's owner, and only when it is true that the
+            // session was rated; everything else looks like a missing session.
+            ConditionalUpdate::Refused(Some(old))
+                if token.is_none_or(|t| authorize_client(&old, t).is_ok())
+                    && !old.status.is_active()
+                    && old.rating.is_some() =>
+            {
+                Err(ChatError::RatingExists)
+            }
+            ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
+        }
+    }
+}
+
+fn authorize_client(session: &SessionItem, token: &ClientToken) -> Result<(), ChatError> {
+    if TokenHash::from_stored(session.token_hash.clone()).matches(token) {
+        Ok(())
+    } else {
+        Err(ChatError::SessionNotFound)
+    }
+}
+
+fn ended_session(session: SessionItem, end: DateTime<Utc>) -> EndedSession {
+    let duration = parse_iso8601(&session.start_time)
+        .map(|start| (end - start).num_seconds().max(0))
+        .unwrap_or(0);
+    EndedSession {
+        session_id: session.session_id,
+        status: session.status,
+        end_time: iso8601(end),
+        duration,
+    }
+}

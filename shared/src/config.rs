@@ -1,0 +1,100 @@
+//! Deploy-time settings, read once per cold start from the environment.
+
+use std::env;
+use thiserror::Error;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// When false (only during the mobile app's migration), client calls without an
+    /// `X-Chat-Token` header are accepted with a warning. A wrong token is refused either way.
+    pub require_client_token: bool,
+    /// Longest accepted chat message, in characters.
+    pub max_message_chars: usize,
+    /// Days ended sessions and their messages are kept before DynamoDB's TTL removes them.
+    pub retention_days: u32,
+    /// Origin allowed to call the API from a browser (the admin dashboard), if any.
+    pub cors_allow_origin: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("environment variable {name} is required")]
+    Missing { name: &'static str },
+    #[error("environment variable {name} has an invalid value {value:?}: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl Config {
+    pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 5_000;
+    pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: env::var("TABLE_NAME")
+                .map_err(|_| ConfigError::Missing { name: "TABLE_NAME" })?,
+            require_client_token: parse_var("REQUIRE_CLIENT_TOKEN", true, parse_bool)?,
+            max_message_chars: parse_var(
+                "MAX_MESSAGE_CHARS",
+                Self::DEFAULT_MAX_MESSAGE_CHARS,
+                |v| v.parse().ok().filter(|n| *n > 0),
+            )?,
+            retention_days: parse_var("RETENTION_DAYS", Self::DEFAULT_RETENTION_DAYS, |v| {
+                v.parse().ok().filter(|n| *n > 0)
+            })?,
+            cors_allow_origin: env::var("CORS_ALLOW_ORIGIN").ok().filter(|v| !v.is_empty()),
+        })
+    }
+
+    /// Settings for tests and the local stack: everything at its production default.
+    pub fn for_table(table_name: impl Into<String>) -> Self {
+        Self {
+            table_name: table_name.into(),
+            require_client_token: true,
+            max_message_chars: Self::DEFAULT_MAX_MESSAGE_CHARS,
+            retention_days: Self::DEFAULT_RETENTION_DAYS,
+            cors_allow_origin: None,
+        }
+    }
+}
+
+fn parse_var<T>(
+    name: &'static str,
+    default: T,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
+    match env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) if value.trim().is_empty() => Ok(default),
+        Ok(value) => parse(value.trim()).ok_or(ConfigError::Invalid {
+            name,
+            value,
+            reason: "not an accepted value",
+        }),
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bool;
+
+    #[test]
+    fn switches_accept_the_usual_spellings_and_nothing_else() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("off"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! The HTTP edge: reading API Gateway requests and writing the response envelope.
+//!
+//! [`ApiError::into_parts`] is the one place where an error becomes a status and a code.
+
+pub mod parse;
+pub mod request;
+
+use crate::chat::ChatError;
+use crate::config::Config;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::{json, Value};
+use thiserror::Error;
+
+/// The mobile client's `code` for a field it got wrong, by what was being submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCode {
+    InvalidSessionData,
+    InvalidMessageData,
+    InvalidSender,
+    InvalidRatingData,
+    ValidationError,
+}
+
+impl InputCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidSessionData => "INVALID_SESSION_DATA",
+            Self::InvalidMessageData => "INVALID_MESSAGE_DATA",
+            Self::InvalidSender => "INVALID_SENDER",
+            Self::InvalidRatingData => "INVALID_RATING_DATA",
+            Self::ValidationError => "VALIDATION_ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest {
+        code: InputCode,
+        field: Option<&'static str>,
+        message: String,
+    },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+}
+
+impl ApiError {
+    pub fn bad_request(code: InputCode, field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// Status, code, message and details for the envelope.
+    fn into_parts(self, operation: Operation) -> (StatusCode, &'static str, String, Value) {
+        match self {
+            Self::BadRequest {
+                code,
+                field,
+                message,
+            } => (
+                StatusCode::BAD_REQUEST,
+                code.as_str(),
+                message,
+                field.map_or(Value::Null, |f| json!({ "field": f })),
+            ),
+            Self::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("Request body must be at most {limit} bytes"),
+                Value::Null,
+            ),
+            Self::Chat(err) => {
+                let (status, code) = match &err {
+                    ChatError::NoToken => (StatusCode::UNAUTHORIZED, "NO_TOKEN"),
+                    ChatError::SessionNotFound => (StatusCode::NOT_FOUND, "SESSION_NOT_FOUND"),
+                    ChatError::SessionExists => (StatusCode::CONFLICT, "SESSION_EXISTS"),
+                    ChatError::RatingExists => (StatusCode::BAD_REQUEST, "RATING_EXISTS"),
+                    ChatError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "SESSION_BUSY"),
+                    ChatError::Store(_) => {
+                        // The detail goes to the log, never to the caller.
+                        tracing::error!(error = %err, operation = ?operation, "request failed");
+                        return (
+                            operation.failure_status(),
+                            operation.failure_code(),
+                            operation.failure_message().to_owned(),
+                            Value::Null,
+                        );
+                    }
+                };
+                (status, code, capitalize(&err.to_string()), Value::Null)
+            }
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Each endpoint, for its failure code when something outside the caller's control breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    CreateSession,
+    SendMessage,
+    PollMessages,
+    SubmitRating,
+    LeaveSession,
+    Health,
+}
+
+impl Operation {
+    fn failure_code(self) -> &'static str {
+        match self {
+            Self::CreateSession => "SESSION_CREATION_FAILED",
+            Self::SendMessage => "MESSAGE_STORAGE_FAILED",
+            Self::PollMessages => "POLLING_FAILED",
+            Self::SubmitRating => "RATING_STORAGE_FAILED",
+            Self::LeaveSession => "END_SESSION_FAILED",
+            Self::Health => "DEPENDENCY_UNAVAILABLE",
+        }
+    }
+
+    fn failure_message(self) -> &'static str {
+        match self {
+            Self::CreateSession => "Failed to create chat session",
+            Self::SendMessage => "Failed to store message",
+            Self::PollMessages => "Failed to poll messages",
+            Self::SubmitRating => "Failed to store rating",
+            Self::LeaveSession => "Failed to end chat session",
+            Self::Health => "The database did not answer",
+        }
+    }
+
+    fn failure_status(self) -> StatusCode {
+        match self {
+            Self::Health => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A successful answer: its data and the human-readable message.
+pub struct Reply<T> {
+    pub data: T,
+    pub message: &'static str,
+}
+
+impl<T> Reply<T> {
+    pub fn new(data: T, message: &'static str) -> Self {
+        Self { data, message }
+    }
+}
+
+/// Turns an endpoint's result into the envelope the mobile client expects.
+pub fn respond<T: Serialize>(
+    config: &Config,
+    operation: Operation,
+    result: Result<Reply<T>, ApiError>,
+) -> Response<Body> {
+    let (status, body) = match result {
+        Ok(reply) => match serde_json::to_value(reply.data) {
+            Ok(data) => (
+                StatusCode::OK,
+                json!({ "success": true, "data": data, "message": reply.message }),
+            ),
+            Err(err) => {
+                tracing::error!(error = %err, "response could not be serialized");
+                failure_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    "An internal server error occurred".into(),
+                    Value::Null,
+                )
+            }
+        },
+        Err(err) => {
+            let (status, code, message, details) = err.into_parts(operation);
+            failure_body(status, code, message, details)
+        }
+    };
+    json_response(config, status, &body)
+}
+
+fn failure_body(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    details: Value,
+) -> (StatusCode, Value) {
+    let mut error = json!({ "code": code, "message": message });
+    if !details.is_null() {
+        error["details"] = details;
+    }
+    (status, json!({ "success": false, "error": error }))
+}
+
+/// An error envelope with a code of the caller's choosing (the local gateway's own errors).
+pub fn error_response(
+    config: &Config,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response<Body> {
+    let (status, body) = failure_body(status, code, message.to_owned(), Value::Null);
+    json_response(config, status, &body)
+}
+
+fn json_response(config: &Config, status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    // Chat data is personal: no cache between the app and us may keep it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(origin) = config
+        .cors_allow_origin
+        .as_deref()
+        .and_then(|o| HeaderValue::from_str(o).ok())
+    {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_failure_is_reported_with_the_endpoint_code_and_no_internals() {
+        let err = ApiError::Chat(ChatError::Store(crate::store::StoreError::Request(
+            "secret internals".into(),
+        )));
+        let response = respond::<()>(&Config::for_table("t"), Operation::SubmitRating, Err(err));
+        assert_eq!(response.status(), 500);
+        let body = body_of(&response);
+        assert_eq!(body["error"]["code"], "RATING_STORAGE_FAILED");
+        assert!(!body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let err = ApiError::bad_request(
+            InputCode::InvalidRatingData,
+            "rating",
+            "Rating must be 1 to 5",
+        );
+        let response = respond::<()>(&Config::for_table("t"), Operation::SubmitRating, Err(err));
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            body_of(&response),
+            json!({"success": false, "error": {"code": "INVALID_RATING_DATA", "message": "Rating must be 1 to 5", "details": {"field": "rating"}}})
+        );
+    }
+
+    #[test]
+    fn success_wraps_data_and_message() {
+        let response = respond(
+            &Config::for_table("t"),
+            Operation::Health,
+            Ok(Reply::new(json!({"ok": true}), "Healthy")),
+        );
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(
+            body_of(&response),
+            json!({"success": true, "data": {"ok": true}, "message": "Healthy"})
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Identifiers and credentials, each parsed once at the edge so the rest of the code can trust it.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// `^[A-Za-z0-9_-]{8,128}$`: what the mobile client generates (`chat_<ms>_<random>`) and what
+/// the server generates when the client sends none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub fn parse(text: &str) -> Option<Self> {
+        is_token_text(text, 8, b"_-").then(|| Self(text.to_owned()))
+    }
+
+    /// 128 random bits, URL-safe: unguessable, so ids leak nothing about other sessions.
+    pub fn generate() -> Self {
+        Self(format!(
+            "chat_{}",
+            URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A message's position in its session. The server assigns them 1, 2, 3, ... in commit order,
+/// so the id doubles as the poll cursor and sorts exactly as messages were committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(u64);
+
+impl MessageId {
+    const PREFIX: &'static str = "msg_";
+    const DIGITS: usize = 12;
+
+    pub fn from_seq(seq: u64) -> Self {
+        Self(seq)
+    }
+
+    pub fn seq(self) -> u64 {
+        self.0
+    }
+
+    pub fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix(Self::PREFIX)?;
+        if digits.len() != Self::DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(Self)
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{:0width$}",
+            Self::PREFIX,
+            self.0,
+            width = Self::DIGITS
+        )
+    }
+}
+
+/// A `messageId` chosen by a sender: kept only to make a retried send return its first result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Option<Self> {
+        is_token_text(text, 1, b"_-.:").then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The secret a client receives when it starts a session and sends back as `X-Chat-Token`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientToken(String);
+
+impl ClientToken {
+    pub fn generate() -> Self {
+        Self(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+    }
+
+    /// Any non-empty header value is accepted as a candidate; a wrong one simply fails to match.
+    pub fn from_header(value: &str) -> Option<Self> {
+        let value = value.trim();
+        (!value.is_empty() && value.len() <= 256).then(|| Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+impl fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientToken(<redacted>)")
+    }
+}
+
+/// What is stored instead of the token. The token has 256 random bits, so a fast hash is
+/// enough: nobody can brute-force it, and a leaked table leaks no usable credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time, so response timing says nothing about how much of a guess was right.
+    pub fn matches(&self, candidate: &ClientToken) -> bool {
+        self.0
+            .as_bytes()
+            .ct_eq(candidate.hash().0.as_bytes())
+            .into()
+    }
+}
+
+/// `min_len` to 128 ASCII letters, digits or `extra` punctuation: safe in keys, paths and logs.
+fn is_token_text(text: &str, min_len: usize, extra: &[u8]) -> bool {
+    (min_len..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_follow_the_published_pattern() {
+        assert!(SessionId::parse("chat_1700000000000_abc123xyz").is_some());
+        assert!(SessionId::parse("integration-test-session").is_some());
+        assert!(SessionId::parse("short").is_none());
+        assert!(SessionId::parse("has space in it").is_none());
+        assert!(SessionId::parse("../../etc/passwd").is_none());
+        assert!(SessionId::parse(&"a".repeat(129)).is_none());
+        let generated = SessionId::generate();
+        assert!(SessionId::parse(generated.as_str()).is_some());
+        assert_ne!(generated, SessionId::generate());
+    }
+
+    #[test]
+    fn message_ids_sort_like_their_sequence_and_round_trip() {
+        let id = MessageId::from_seq(42);
+        assert_eq!(id.to_string(), "msg_000000000042");
+        assert_eq!(MessageId::parse("msg_000000000042"), Some(id));
+        assert!(MessageId::from_seq(9).to_string() < MessageId::from_seq(10).to_string());
+        assert_eq!(MessageId::parse("msg_42"), None);
+        assert_eq!(MessageId::parse("msg_user_1700000000000"), None);
+        assert_eq!(MessageId::parse("undefined"), None);
+    }
+
+    #[test]
+    fn idempotency_keys_accept_what_clients_generate() {
+        assert!(IdempotencyKey::parse("msg_admin_1700000000000_k3j4h5g6f").is_some());
+        assert!(IdempotencyKey::parse("test-msg-1").is_some());
+        assert!(IdempotencyKey::parse("").is_none());
+        assert!(IdempotencyKey::parse("no spaces").is_none());
+    }
+
+    #[test]
+    fn a_token_matches_only_its_own_hash() {
+        let token = ClientToken::generate();
+        let stored = token.hash();
+        assert!(stored.matches(&token));
+        assert!(!stored.matches(&ClientToken::generate()));
+        assert!(!stored.matches(&ClientToken::from_header("guess").unwrap()));
+        assert_eq!(token.as_str().len(), 43);
+        assert!(!format!("{token:?}").contains(token.as_str()));
+    }
+}

@@ -1,0 +1,22 @@
+//! The support-chat core shared by every Lambda function and the local stack.
+//!
+//! Layers, outermost first:
+//! - [`http`]: request parsing and the response envelope (the only place errors become codes);
+//! - [`chat`]: the business rules (who may do what to which session);
+//! - [`store`]: the single DynamoDB table, with typed items.
+
+pub mod app;
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod ids;
+pub mod model;
+pub mod request_counter;
+pub mod store;
+pub mod telemetry;
+
+pub use app::{App, Endpoint};
+pub use chat::{ChatError, ChatService};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;

@@ -1,0 +1,522 @@
+//! DynamoDB access: every read and conditional write the service makes, and nothing else.
+//!
+//! Conditional outcomes (the session changed, the key was used) are values, not errors: the
+//! caller decides what they mean. `StoreError` is only for DynamoDB or decoding failing.
+
+pub mod items;
+
+use crate::ids::{MessageId, SessionId, TokenHash};
+use crate::model::{Sender, SessionStatus};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use items::*;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use thiserror::Error;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How much of the newest message the admin list shows.
+const PREVIEW_CHARS: usize = 200;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed: {0}")]
+    Request(String),
+    #[error("stored item could not be read: {0}")]
+    Decode(#[from] serde_dynamo::Error),
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        Self::Request(DisplayErrorContext(err).to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatStore {
+    client: Client,
+    table: String,
+}
+
+/// What a send reads before it writes: the session and, for a retried send, its first result.
+#[derive(Debug, Default)]
+pub struct SendSnapshot {
+    pub session: Option<SessionItem>,
+    pub previous: Option<IdempotencyItem>,
+}
+
+/// One message to commit as the session's next one.
+#[derive(Debug)]
+pub struct NewMessage {
+    /// The `lastSeq` the sender saw; the write only happens if it is still current.
+    pub seen_last_seq: u64,
+    pub message: MessageItem,
+    pub idempotency: Option<IdempotencyItem>,
+    /// Written in the same transaction (the admin activity log).
+    pub also_put: Vec<Item>,
+}
+
+#[derive(Debug)]
+pub enum AppendOutcome {
+    Committed,
+    /// Someone else committed first, or the session is no longer active. Carries the session
+    /// as it is now when DynamoDB returned it, so a retry needs no extra read.
+    SessionChanged(Option<Box<SessionItem>>),
+    /// The idempotency key was used by a send that committed meanwhile.
+    DuplicateKey,
+}
+
+/// Items after a cursor in one session partition, oldest first.
+#[derive(Debug, Default)]
+pub struct PartitionPage {
+    pub messages: Vec<MessageItem>,
+    pub session: Option<SessionItem>,
+    /// DynamoDB stopped at its 1 MB page limit before the end of the partition.
+    pub truncated: bool,
+}
+
+/// Which messages a partition read keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFilter {
+    /// The client poll: only what support wrote (the client shows its own messages already).
+    SupportOnly,
+    All,
+}
+
+#[derive(Debug)]
+pub enum ConditionalUpdate {
+    /// The update happened; the session as it is now.
+    Done(SessionItem),
+    /// The condition failed; the session as it was, if it exists.
+    Refused(Option<SessionItem>),
+}
+
+pub struct EndSession<'a> {
+    pub session: &'a SessionId,
+    /// Required to match when the client ends its own session.
+    pub token_hash: Option<&'a TokenHash>,
+    pub status: SessionStatus,
+    pub end_time: &'a str,
+    pub ended_by: &'a str,
+    pub expires_at: i64,
+}
+
+pub struct RateSession<'a> {
+    pub session: &'a SessionId,
+    pub token_hash: Option<&'a TokenHash>,
+    pub rating: u8,
+    pub feedback: Option<&'a str>,
+    pub rated_at: &'a str,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    Ok(serde_dynamo::from_item(item)?)
+}
+
+fn session_key(session: &SessionId) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(session_pk(session))),
+        ("SK".to_owned(), s(SESSION_SK)),
+    ])
+}
+
+impl ChatStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One cheap read: does the table answer?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.get::<serde_json::Value>("HEALTH".to_owned(), "HEALTH")
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new session unless one with the same id exists. Returns false if it did.
+    pub async fn create_session(&self, session: &SessionItem) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(session)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// One item by key, strongly consistent.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(HashMap::from([
+                ("PK".to_owned(), s(pk)),
+                ("SK".to_owned(), s(sk)),
+            ])))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(decode).transpose()
+    }
+
+    pub async fn get_session(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<SessionItem>, StoreError> {
+        self.get(session_pk(session), SESSION_SK).await
+    }
+
+    /// The session and, when the send carries an idempotency key, that key's earlier result:
+    /// one strongly consistent request either way.
+    pub async fn read_for_send(
+        &self,
+        session: &SessionId,
+        idempotency_sk: Option<&str>,
+    ) -> Result<SendSnapshot, StoreError> {
+        let Some(idem_sk) = idempotency_sk else {
+            return Ok(SendSnapshot {
+                session: self.get_session(session).await?,
+                previous: None,
+            });
+        };
+        let pk = session_pk(session);
+        let keys = KeysAndAttributes::builder()
+            .keys(session_key(session))
+            .keys(HashMap::from([
+                ("PK".to_owned(), s(pk.clone())),
+                ("SK".to_owned(), s(idem_sk)),
+            ]))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        let mut request = HashMap::from([(self.table.clone(), keys)]);
+        let mut snapshot = SendSnapshot::default();
+        // BatchGetItem may hand back keys it did not get to; ask again for those only.
+        for _ in 0..5 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                match item
+                    .get("SK")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                {
+                    Some(SESSION_SK) => snapshot.session = Some(decode(item)?),
+                    _ => snapshot.previous = Some(decode(item)?),
+                }
+            }
+            match output.unprocessed_keys.filter(|k| !k.is_empty()) {
+                Some(rest) => request = rest,
+                None => return Ok(snapshot),
+            }
+        }
+        Err(StoreError::Request(
+            "BatchGetItem left keys unprocessed after 5 attempts".to_owned(),
+        ))
+    }
+
+    pub async fn get_idempotency(
+        &self,
+        session: &SessionId,
+        idempotency_sk: &str,
+    ) -> Result<Option<IdempotencyItem>, StoreError> {
+        self.get(session_pk(session), idempotency_sk).await
+    }
+
+    /// Commits a message as the session's next one, in one transaction: the session's
+    /// `lastSeq` moves from the value the sender saw to the message's, only while the session
+    /// is active. Two senders that saw the same `lastSeq` cannot both commit, so messages are
+    /// committed in exactly the order of their sort keys and a poller never skips one.
+    pub async fn append_message(
+        &self,
+        session: &SessionId,
+        new: NewMessage,
+    ) -> Result<AppendOutcome, StoreError> {
+        let message = &new.message;
+        let preview = MessagePreview {
+            message_id: message.message_id.clone(),
+            message: message.message.chars().take(PREVIEW_CHARS).collect(),
+            sender: message.sender,
+            timestamp: message.timestamp.clone(),
+        };
+        // A user message starts (or continues) a wait for support; a support reply ends it.
+        let update_expression = match message.sender {
+            Sender::User => {
+                "SET lastSeq = :next, lastMessage = :preview, \
+                 waitingSince = if_not_exists(waitingSince, :now)"
+            }
+            Sender::Admin => "SET lastSeq = :next, lastMessage = :preview REMOVE waitingSince",
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(session_key(session)))
+            .update_expression(update_expression)
+            .condition_expression("lastSeq = :seen AND #status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":next", n(new.seen_last_seq + 1))
+            .expression_attribute_values(":seen", n(new.seen_last_seq))
+            .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
+            .expression_attribute_values(":preview", serde_dynamo::to_attribute_value(&preview)?)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if message.sender == Sender::User {
+            update = update.expression_attribute_values(":now", s(message.timestamp.clone()));
+        }
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(|e| StoreError::Request(e.to_string()))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .update(
+                    update
+                        .build()
+                        .map_err(|e| StoreError::Request(e.to_string()))?,
+                )
+                .build(),
+            put(serde_dynamo::to_item(message)?)?,
+        ];
+        let idempotency_position = new.idempotency.as_ref().map(|_| writes.len());
+        if let Some(idempotency) = &new.idempotency {
+            writes.push(put(serde_dynamo::to_item(idempotency)?)?);
+        }
+        for item in new.also_put {
+            writes.push(put(item)?);
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(AppendOutcome::Committed),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(err.into());
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let failed = |i: usize| {
+            reasons
+                .get(i)
+                .and_then(|r| r.code())
+                .is_some_and(|code| code == "ConditionalCheckFailed")
+        };
+        if idempotency_position.is_some_and(failed) {
+            return Ok(AppendOutcome::DuplicateKey);
+        }
+        if failed(0) {
+            let current = reasons
+                .first()
+                .and_then(|r| r.item().cloned())
+                .filter(|item| !item.is_empty())
+                .map(decode)
+                .transpose()?
+                .map(Box::new);
+            return Ok(AppendOutcome::SessionChanged(current));
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            // Another transaction held one of the items; the state is unknown, so re-read.
+            return Ok(AppendOutcome::SessionChanged(None));
+        }
+        Err(err.into())
+    }
+
+    /// The items of a session partition after a cursor (every message when `after` is None)
+    /// and the session item, from ONE strongly consistent Query: the session sorts after
+    /// every message, so it is always in range.
+    pub async fn read_after(
+        &self,
+        session: &SessionId,
+        after: Option<MessageId>,
+        filter: MessageFilter,
+    ) -> Result<PartitionPage, StoreError> {
+        let lower_bound = after.map_or_else(|| MESSAGE_SK_START.to_owned(), message_sk);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK > :after")
+            .expression_attribute_values(":pk", s(session_pk(session)))
+            .expression_attribute_values(":after", s(lower_bound))
+            .consistent_read(true);
+        if filter == MessageFilter::SupportOnly {
+            // Filters are applied after the read: the user's own messages still cost read
+            // capacity, but are not sent over the wire.
+            query = query
+                .filter_expression("entity = :session OR sender = :admin")
+                .expression_attribute_values(":session", s("session"))
+                .expression_attribute_values(":admin", s("admin"));
+        }
+        let output = query.send().await?;
+        let mut page = PartitionPage {
+            truncated: output.last_evaluated_key.is_some_and(|k| !k.is_empty()),
+            ..PartitionPage::default()
+        };
+        for item in output.items.unwrap_or_default() {
+            match item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(SESSION_SK) => page.session = Some(decode(item)?),
+                Some(sk) if sk.starts_with(MESSAGE_SK_START) => page.messages.push(decode(item)?),
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
+
+    /// Ends an active session in one conditional write: it leaves the active index and gets
+    /// its expiry. Refused when the session is not active (or the client token is wrong).
+    pub async fn end_session(&self, end: EndSession<'_>) -> Result<ConditionalUpdate, StoreError> {
+        let mut condition = "#status = :active".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(end.session)))
+            .update_expression(
+                "SET #status = :status, endTime = :end, endedBy = :by, expiresAt = :expires \
+                 REMOVE GSI1PK, GSI1SK, waitingSince",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
+            .expression_attribute_values(":status", s(end.status.as_str()))
+            .expression_attribute_values(":end", s(end.end_time))
+            .expression_attribute_values(":by", s(end.ended_by))
+            .expression_attribute_values(":expires", n(end.expires_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(hash) = end.token_hash {
+            condition.push_str(" AND tokenHash = :token");
+            request = request.expression_attribute_values(":token", s(hash.as_str()));
+        }
+        conditional_update(request.condition_expression(condition).send().await)
+    }
+
+    /// Records the rating of an ended session, once, in one conditional write.
+    pub async fn rate_session(
+        &self,
+        rate: RateSession<'_>,
+    ) -> Result<ConditionalUpdate, StoreError> {
+        let mut condition =
+            "#status IN (:ended, :ended_by_admin) AND attribute_not_exists(rating)".to_owned();
+        let mut update = "SET rating = :rating, ratedAt = :at".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(rate.session)))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":ended", s(SessionStatus::Ended.as_str()))
+            .expression_attribute_values(":ended_by_admin", s(SessionStatus::EndedByAdmin.as_str()))
+            .expression_attribute_values(":rating", n(rate.rating))
+            .expression_attribute_values(":at", s(rate.rated_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(feedback) = rate.feedback {
+            update.push_str(", feedback = :feedback");
+            request = request.expression_attribute_values(":feedback", s(feedback));
+        }
+        if let Some(hash) = rate.token_hash {
+            condition.push_str(" AND tokenHash = :token");
+            request = request.expression_attribute_values(":token", s(hash.as_str()));
+        }
+        conditional_update(
+            request
+                .update_expression(update)
+                .condition_expression(condition)
+                .send()
+                .await,
+        )
+    }
+}
+
+fn conditional_update(
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>,
+    >,
+) -> Result<ConditionalUpdate, StoreError> {
+    match result {
+        Ok(output) => {
+            let item = output
+                .attributes
+                .ok_or_else(|| StoreError::Request("UpdateItem returned no attributes".into()))?;
+            Ok(ConditionalUpdate::Done(decode(item)?))
+        }
+        Err(err) => match err.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                let old = failed.item().cloned().filter(|i| !i.is_empty());
+                Ok(ConditionalUpdate::Refused(old.map(decode).transpose()?))
+            }
+            _ => Err(err.into()),
+        },
+    }
+}

@@ -1,0 +1,373 @@
+//! The client's story, over HTTP on the template's routes.
+
+use chat_tests::{spawn_app, spawn_app_with};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_client_half_of_the_seed_flow() {
+    let app = spawn_app().await;
+
+    // 1. The client starts a session, exactly as the shipped app does.
+    let created = app
+        .create_session(&json!({
+            "sessionId": "integration-test-session",
+            "userInfo": { "userId": "test-user", "name": "Test User" },
+            "startTime": "2026-11-26T10:00:00.000Z",
+            "status": "active"
+        }))
+        .await;
+    assert_eq!(created.status, 200);
+    let data = created.data();
+    assert_eq!(data["sessionId"], "integration-test-session");
+    assert_eq!(data["status"], "active");
+    assert!(data["createdAt"].as_str().unwrap().ends_with('Z'));
+    let token = data["clientToken"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["message"], "Chat session created successfully");
+
+    // 2. The client sends a message (the seed's body, plus the token header).
+    let sent = app
+        .send_message(
+            Some(&token),
+            &json!({
+                "sessionId": "integration-test-session",
+                "message": "Hello, I need help",
+                "sender": "user",
+                "timestamp": "2026-11-26T10:00:01.000Z",
+                "messageId": "test-msg-1"
+            }),
+        )
+        .await;
+    assert_eq!(sent.status, 200);
+    assert_eq!(sent.data()["status"], "sent");
+    let user_message_id = sent.data()["messageId"].as_str().unwrap().to_owned();
+    assert_ne!(
+        user_message_id, "test-msg-1",
+        "the server assigns message ids"
+    );
+
+    // 3. Support answers.
+    app.agent_replies(
+        "integration-test-session",
+        "agent-1",
+        "Hello! How can I help you?",
+    )
+    .await;
+
+    // 4. The client polls: exactly the one support message.
+    let polled = app
+        .poll("integration-test-session", Some(&token), None)
+        .await;
+    assert_eq!(polled.status, 200);
+    let messages = polled.data()["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["message"], "Hello! How can I help you?");
+    assert_eq!(messages[0]["sender"], "admin");
+    assert_eq!(polled.data()["sessionEnded"], false);
+    assert_eq!(polled.data()["sessionStatus"], "active");
+
+    // 5. The client leaves; its poll sees the end.
+    let client = chat_tests::ClientSession {
+        session_id: "integration-test-session".into(),
+        token: token.clone(),
+    };
+    let left = app.leave(&client).await;
+    assert_eq!(left.data()["status"], "ended");
+    assert!(left.data()["duration"].as_i64().unwrap() >= 0);
+    let polled = app
+        .poll("integration-test-session", Some(&token), None)
+        .await;
+    assert_eq!(polled.data()["sessionEnded"], true);
+    assert_eq!(polled.data()["sessionStatus"], "ended");
+
+    // 6. The client rates it, once.
+    let rating = json!({
+        "sessionId": "integration-test-session",
+        "rating": 5,
+        "feedback": "Great service!",
+        "timestamp": "2026-11-26T10:05:00.000Z"
+    });
+    let rated = app.rate(Some(&token), &rating).await;
+    assert_eq!(rated.status, 200);
+    assert_eq!(rated.data()["rating"], 5);
+    assert_eq!(rated.data()["feedback"], "Great service!");
+    app.rate(Some(&token), &rating)
+        .await
+        .assert_error(400, "RATING_EXISTS");
+}
+
+#[tokio::test]
+async fn polling_with_the_last_seen_id_returns_each_support_message_once() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    let token = Some(session.token.as_str());
+
+    let question = app.user_says(&session, "Where is my order?").await;
+    let first_reply = app
+        .agent_replies(&session.session_id, "agent-1", "Checking now")
+        .await;
+
+    // A cursor may be the client's own message id...
+    let polled = app.poll(&session.session_id, token, Some(&question)).await;
+    let ids: Vec<_> = polled.data()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["messageId"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(first_reply)]);
+
+    // ...or the last support message seen: nothing new, nothing repeated.
+    let polled = app
+        .poll(&session.session_id, token, Some(&first_reply))
+        .await;
+    assert_eq!(polled.data()["messages"], json!([]));
+
+    let second_reply = app
+        .agent_replies(&session.session_id, "agent-1", "It ships today")
+        .await;
+    app.user_says(&session, "Thanks!").await;
+    let polled = app
+        .poll(&session.session_id, token, Some(&first_reply))
+        .await;
+    let messages = polled.data()["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.len(),
+        1,
+        "the user's own message is not echoed back"
+    );
+    assert_eq!(messages[0]["messageId"], second_reply.as_str());
+    assert_eq!(polled.data()["hasMore"], false);
+
+    // JavaScript's empty cursors mean "from the start".
+    for empty in ["", "undefined", "null"] {
+        let polled = app.poll(&session.session_id, token, Some(empty)).await;
+        assert_eq!(
+            polled.data()["messages"].as_array().unwrap().len(),
+            2,
+            "after={empty:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_arrives_in_pages_of_fifty() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    for i in 0..60 {
+        app.agent_replies(&session.session_id, "agent-1", &format!("reply {i}"))
+            .await;
+    }
+    let first = app
+        .poll(&session.session_id, Some(&session.token), None)
+        .await;
+    let page = first.data()["messages"].as_array().unwrap();
+    assert_eq!(
+        (page.len(), first.data()["hasMore"].clone()),
+        (50, json!(true))
+    );
+    assert_eq!(page[0]["message"], "reply 0");
+    let last = page[49]["messageId"].as_str().unwrap().to_owned();
+
+    let second = app
+        .poll(&session.session_id, Some(&session.token), Some(&last))
+        .await;
+    let page = second.data()["messages"].as_array().unwrap();
+    assert_eq!(
+        (page.len(), second.data()["hasMore"].clone()),
+        (10, json!(false))
+    );
+    assert_eq!(page[0]["message"], "reply 50");
+}
+
+#[tokio::test]
+async fn a_retried_send_returns_the_first_result_and_stores_one_message() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    let body = json!({ "sessionId": session.session_id, "message": "Hi", "messageId": "msg_user_1700000000000" });
+    let first = app.send_message(Some(&session.token), &body).await;
+    let stored = app.table_contents().await;
+
+    let retry = app.send_message(Some(&session.token), &body).await;
+    assert_eq!(retry.data(), first.data());
+    assert_eq!(
+        app.table_contents().await,
+        stored,
+        "the retry stored nothing"
+    );
+
+    // A different key is a different message.
+    let other = json!({ "sessionId": session.session_id, "message": "Hi", "messageId": "msg_user_1700000000001" });
+    let second = app.send_message(Some(&session.token), &other).await;
+    assert_ne!(second.data()["messageId"], first.data()["messageId"]);
+}
+
+#[tokio::test]
+async fn another_sessions_token_gets_the_same_answer_as_a_missing_session() {
+    let app = spawn_app().await;
+    let alice = app.start_session("Alice").await;
+    let mallory = app.start_session("Mallory").await;
+    app.user_says(&alice, "my address is ...").await;
+    app.agent_replies(&alice.session_id, "agent-1", "noted")
+        .await;
+    let before = app.table_contents().await;
+
+    let stolen = app
+        .poll(&alice.session_id, Some(&mallory.token), None)
+        .await;
+    let missing = app
+        .poll("chat_does_not_exist", Some(&mallory.token), None)
+        .await;
+    stolen.assert_error(404, "SESSION_NOT_FOUND");
+    assert_eq!(stolen.body, missing.body, "nothing tells the two apart");
+
+    app.send_message(
+        Some(&mallory.token),
+        &json!({ "sessionId": alice.session_id, "message": "hi" }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
+    let hijack = chat_tests::ClientSession {
+        session_id: alice.session_id.clone(),
+        token: mallory.token.clone(),
+    };
+    app.leave(&hijack)
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+    app.rate(
+        Some(&mallory.token),
+        &json!({ "sessionId": alice.session_id, "rating": 1 }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
+    assert_eq!(app.table_contents().await, before);
+
+    // Once Alice's session has ended and been rated, Mallory still learns nothing.
+    app.leave(&alice).await.data();
+    app.rate(
+        Some(&alice.token),
+        &json!({ "sessionId": alice.session_id, "rating": 5 }),
+    )
+    .await
+    .data();
+    app.rate(
+        Some(&mallory.token),
+        &json!({ "sessionId": alice.session_id, "rating": 1 }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_missing_token_is_refused_unless_ops_switched_the_requirement_off() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    let body = json!({ "sessionId": session.session_id, "message": "hi" });
+    app.send_message(None, &body)
+        .await
+        .assert_error(401, "NO_TOKEN");
+    app.poll(&session.session_id, None, None)
+        .await
+        .assert_error(401, "NO_TOKEN");
+    app.post_json(
+        "/api/chat/session/end",
+        None,
+        &json!({ "sessionId": session.session_id }),
+    )
+    .await
+    .assert_error(401, "NO_TOKEN");
+    app.rate(
+        None,
+        &json!({ "sessionId": session.session_id, "rating": 5 }),
+    )
+    .await
+    .assert_error(401, "NO_TOKEN");
+
+    // During the app's migration old builds send no header: accepted, but a wrong one is not.
+    let lenient = spawn_app_with(|config| config.require_client_token = false).await;
+    let session = lenient.start_session("Old app build").await;
+    let body = json!({ "sessionId": session.session_id, "message": "hi" });
+    assert_eq!(lenient.send_message(None, &body).await.status, 200);
+    assert_eq!(
+        lenient.poll(&session.session_id, None, None).await.status,
+        200
+    );
+    lenient
+        .send_message(Some("wrong"), &body)
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+    lenient
+        .poll(&session.session_id, Some("wrong"), None)
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn an_existing_session_id_is_refused_without_revealing_its_credentials() {
+    let app = spawn_app().await;
+    let body =
+        json!({ "sessionId": "chat_1700000000000_abc123xyz", "userInfo": { "name": "Ann" } });
+    let original = app.create_session(&body).await;
+    let token = original.data()["clientToken"].as_str().unwrap().to_owned();
+    let before = app.table_contents().await;
+
+    let again = app
+        .create_session(
+            &json!({ "sessionId": "chat_1700000000000_abc123xyz", "userInfo": { "name": "Eve" } }),
+        )
+        .await;
+    again.assert_error(409, "SESSION_EXISTS");
+    assert!(!again.body.to_string().contains(&token));
+    assert_eq!(app.table_contents().await, before);
+    assert_eq!(
+        app.poll("chat_1700000000000_abc123xyz", Some(&token), None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_ended_session_takes_no_more_messages_and_a_rating_needs_an_end() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    app.rate(
+        Some(&session.token),
+        &json!({ "sessionId": session.session_id, "rating": 4 }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
+
+    app.leave(&session).await.data();
+    let before = app.table_contents().await;
+    app.send_message(
+        Some(&session.token),
+        &json!({ "sessionId": session.session_id, "message": "still there?" }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
+    app.leave(&session)
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+    let agent = app
+        .chat
+        .send_support_message(
+            &chat_core::ids::SessionId::parse(&session.session_id).unwrap(),
+            "agent-1",
+            chat_core::chat::OutgoingMessage {
+                text: chat_core::model::MessageText::parse("hello?", 100).unwrap(),
+                idempotency_key: None,
+            },
+        )
+        .await;
+    assert!(matches!(agent, Err(chat_core::ChatError::SessionNotFound)));
+    assert_eq!(app.table_contents().await, before);
+}
+
+#[tokio::test]
+async fn health_says_the_database_answers() {
+    let app = spawn_app().await;
+    let health = app.get("/api/health", None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.data()["dynamodb"], "ok");
+    assert_eq!(health.data()["version"], env!("CARGO_PKG_VERSION"));
+}

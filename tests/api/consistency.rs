@@ -1,0 +1,116 @@
+//! One set of endpoints everywhere: template.yaml's routes, the functions under functions/,
+//! the local API's handlers, and the OpenAPI document. And one table definition.
+
+use chat_tests::spawn_app;
+use local_api::{registry, Template};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn template_routes() -> BTreeSet<(String, String)> {
+    Template::workspace_default()
+        .unwrap()
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn every_function_has_a_route_a_handler_and_a_crate() {
+    let routed: BTreeSet<String> = Template::workspace_default()
+        .unwrap()
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.function)
+        .collect();
+    let handlers: BTreeSet<String> = registry::endpoints()
+        .iter()
+        .map(|e| e.name.to_owned())
+        .collect();
+    let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("Cargo.toml").exists())
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        routed, handlers,
+        "template.yaml functions vs local API handlers"
+    );
+    assert_eq!(
+        routed, crates,
+        "template.yaml functions vs crates under functions/"
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_template_routes() {
+    let text = std::fs::read_to_string(repo().join("docs/openapi.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, operations) in doc["paths"].as_mapping().unwrap() {
+        for (method, operation) in operations.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if method == "parameters" {
+                continue;
+            }
+            assert!(
+                operation["responses"]
+                    .as_mapping()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path:?} documents its responses"
+            );
+            documented.insert((
+                method.to_ascii_uppercase(),
+                path.as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert_eq!(documented, template_routes());
+}
+
+#[tokio::test]
+async fn the_local_table_is_the_one_the_template_deploys() {
+    let app = spawn_app().await;
+    let table = app
+        .inspector
+        .describe_table()
+        .table_name(&app.table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let keys: Vec<(String, String)> = table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]
+    );
+    let index = &table.global_secondary_indexes()[0];
+    assert_eq!(index.index_name(), Some("GSI1"));
+    let ttl = app
+        .inspector
+        .describe_time_to_live()
+        .table_name(&app.table)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expiresAt"));
+}

@@ -1,0 +1,90 @@
+//! The cost targets, counted in DynamoDB requests (never timed).
+
+use chat_tests::spawn_app;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(op, n)| (op.to_string(), *n)).collect()
+}
+
+#[tokio::test]
+async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
+    let app = spawn_app().await;
+
+    let session = app.start_session("Ann").await;
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("PutItem", 1)]),
+        "create = 1 request"
+    );
+
+    let keyed = json!({ "sessionId": session.session_id, "message": "hi", "messageId": "k-1" });
+    app.send_message(Some(&session.token), &keyed).await.data();
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("BatchGetItem", 1), ("TransactWriteItems", 1)]),
+        "send with an idempotency key = 2 requests"
+    );
+    app.send_message(
+        Some(&session.token),
+        &json!({ "sessionId": session.session_id, "message": "again" }),
+    )
+    .await
+    .data();
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "send = 2 requests"
+    );
+    app.send_message(Some(&session.token), &keyed).await.data();
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("BatchGetItem", 1)]),
+        "a retried send = 1 request"
+    );
+
+    app.agent_replies(&session.session_id, "agent-1", "hello")
+        .await;
+    app.requests.take();
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), None)
+        .await;
+    assert_eq!(polled.data()["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("Query", 1)]),
+        "poll = 1 Query, session state included"
+    );
+
+    app.leave(&session).await.data();
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("UpdateItem", 1)]),
+        "leave = 1 request"
+    );
+
+    app.rate(
+        Some(&session.token),
+        &json!({ "sessionId": session.session_id, "rating": 5 }),
+    )
+    .await
+    .data();
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("UpdateItem", 1)]),
+        "rating = 1 request"
+    );
+
+    // Refusals that need no data cost nothing.
+    app.poll(&session.session_id, None, None)
+        .await
+        .assert_error(401, "NO_TOKEN");
+    app.rate(
+        Some(&session.token),
+        &json!({ "sessionId": session.session_id, "rating": 9 }),
+    )
+    .await
+    .assert_error(400, "INVALID_RATING_DATA");
+    assert_eq!(app.requests.take(), counts(&[]));
+}

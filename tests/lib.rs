@@ -1,0 +1,306 @@
+//! Test support: `spawn_app()` gives each test its own table on the shared local DynamoDB
+//! server and its own local API on a free port, with typed helpers for each endpoint.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use chat_core::request_counter::RequestCounter;
+use chat_core::{App, Config, SystemClock};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
+use hyper_util::rt::TokioExecutor;
+use local_api::{registry, DynamoDbServer, Gateway, RunningGateway, Template};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+
+/// One DynamoDB-compatible server for the whole test binary (or the one
+/// `AWS_ENDPOINT_URL_DYNAMODB` names); each test gets its own table on it.
+fn dynamodb_endpoint() -> String {
+    static SERVER: OnceLock<Result<DynamoDbServer, String>> = OnceLock::new();
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        if !endpoint.is_empty() {
+            return endpoint;
+        }
+    }
+    match SERVER.get_or_init(|| DynamoDbServer::start().map_err(|e| e.to_string())) {
+        Ok(server) => server.endpoint().to_owned(),
+        Err(err) => panic!("cannot start the local DynamoDB server: {err}"),
+    }
+}
+
+/// A DynamoDB client for the local server, counting every request it sends.
+pub fn dynamodb_client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .interceptor(counter.clone())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// What an endpoint answered.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl ApiResponse {
+    pub fn data(&self) -> &Value {
+        assert_eq!(
+            self.body["success"], true,
+            "expected success, got {} {}",
+            self.status, self.body
+        );
+        &self.body["data"]
+    }
+
+    pub fn error_code(&self) -> &str {
+        assert_eq!(
+            self.body["success"], false,
+            "expected an error envelope, got {}",
+            self.body
+        );
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts an error envelope with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.error_code()),
+            (status, code),
+            "body: {}",
+            self.body
+        );
+        assert!(self.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+}
+
+/// A session as the mobile client holds it.
+#[derive(Debug, Clone)]
+pub struct ClientSession {
+    pub session_id: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub table: String,
+    pub chat: chat_core::ChatService,
+    /// Uncounted: for the test's own look at the table.
+    pub inspector: aws_sdk_dynamodb::Client,
+    /// Counts the DynamoDB requests the API makes.
+    pub requests: RequestCounter,
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+    _gateway: RunningGateway,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed first (e.g. the token requirement off).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let table = format!("chat-test-{}", unique_suffix());
+    let mut config = Config::for_table(&table);
+    configure(&mut config);
+    let requests = RequestCounter::default();
+    let dynamodb = dynamodb_client(&requests);
+    let inspector = dynamodb_client(&RequestCounter::default());
+    let template = Template::workspace_default().expect("template.yaml");
+    template
+        .ensure_table(&inspector, &table)
+        .await
+        .expect("create table");
+    let app = App::new(dynamodb.clone(), config, Arc::new(SystemClock));
+    let chat = app.chat.clone();
+    let gateway = Gateway::new(app, &template, &registry::endpoints())
+        .expect("every route has a handler")
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind the local API");
+    TestApp {
+        address: gateway.url(),
+        table,
+        chat,
+        inspector,
+        requests,
+        http: HttpClient::builder(TokioExecutor::new()).build_http(),
+        _gateway: gateway,
+    }
+}
+
+fn unique_suffix() -> String {
+    chat_core::ids::random_bytes::<6>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl TestApp {
+    /// Any request, raw: for bodies no well-behaved client would send.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> ApiResponse {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.address, path))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = self
+            .http
+            .request(builder.body(Full::new(body.into())).expect("request"))
+            .await
+            .expect("the local API answers");
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{method} {path}: body is not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        ApiResponse { status, body }
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> ApiResponse {
+        let headers: Vec<(&str, &str)> = token.map(|t| ("x-chat-token", t)).into_iter().collect();
+        self.request("POST", path, &headers, body.to_string()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> ApiResponse {
+        let headers: Vec<(&str, &str)> = token.map(|t| ("x-chat-token", t)).into_iter().collect();
+        self.request("GET", path, &headers, Bytes::new()).await
+    }
+
+    pub async fn create_session(&self, body: &Value) -> ApiResponse {
+        self.post_json("/api/chat/session", None, body).await
+    }
+
+    /// A user opens the chat screen: a session with a server-made id.
+    pub async fn start_session(&self, name: &str) -> ClientSession {
+        let response = self
+            .create_session(&json!({ "userInfo": { "name": name, "isGuest": false } }))
+            .await;
+        let data = response.data();
+        ClientSession {
+            session_id: data["sessionId"].as_str().expect("sessionId").to_owned(),
+            token: data["clientToken"]
+                .as_str()
+                .expect("clientToken")
+                .to_owned(),
+        }
+    }
+
+    pub async fn send_message(&self, token: Option<&str>, body: &Value) -> ApiResponse {
+        self.post_json("/api/chat/message", token, body).await
+    }
+
+    /// The user sends a message; returns its server-assigned id.
+    pub async fn user_says(&self, session: &ClientSession, text: &str) -> String {
+        let response = self
+            .send_message(
+                Some(&session.token),
+                &json!({ "sessionId": session.session_id, "message": text, "sender": "user" }),
+            )
+            .await;
+        response.data()["messageId"]
+            .as_str()
+            .expect("messageId")
+            .to_owned()
+    }
+
+    pub async fn poll(
+        &self,
+        session_id: &str,
+        token: Option<&str>,
+        after: Option<&str>,
+    ) -> ApiResponse {
+        let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        self.get(&format!("/api/chat/poll/{session_id}{query}"), token)
+            .await
+    }
+
+    pub async fn rate(&self, token: Option<&str>, body: &Value) -> ApiResponse {
+        self.post_json("/api/chat/rating", token, body).await
+    }
+
+    pub async fn leave(&self, session: &ClientSession) -> ApiResponse {
+        self.post_json(
+            "/api/chat/session/end",
+            Some(&session.token),
+            &json!({ "sessionId": session.session_id }),
+        )
+        .await
+    }
+
+    /// A support agent replies (through the shared crate, as the admin endpoint will).
+    pub async fn agent_replies(&self, session_id: &str, admin_id: &str, text: &str) -> String {
+        let session = chat_core::ids::SessionId::parse(session_id).expect("session id");
+        let message = chat_core::chat::OutgoingMessage {
+            text: chat_core::model::MessageText::parse(text, 5_000).expect("text"),
+            idempotency_key: None,
+        };
+        self.chat
+            .send_support_message(&session, admin_id, message)
+            .await
+            .expect("agent reply")
+            .message_id
+    }
+
+    /// The whole stored transcript and the session, read straight from the store.
+    pub async fn transcript(&self, session_id: &str) -> chat_core::store::PartitionPage {
+        let session = chat_core::ids::SessionId::parse(session_id).expect("session id");
+        self.chat
+            .store()
+            .read_after(&session, None, chat_core::store::MessageFilter::All)
+            .await
+            .expect("transcript")
+    }
+
+    /// Every item in the table, in key order: to prove a refused request stored nothing.
+    pub async fn table_contents(&self) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .inspector
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items() {
+                items
+                    .push(serde_dynamo::from_item::<_, Value>(item.clone()).expect("item as JSON"));
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        items.sort_by_key(|item| (item["PK"].to_string(), item["SK"].to_string()));
+        items
+    }
+}
