@@ -14,7 +14,7 @@ dev: setup
 
 # Every check and every test.
 test: setup lint
-	cargo test --workspace --all-targets
+	bash infra/run-tests.sh
 
 lint:
 	cargo fmt --all -- --check

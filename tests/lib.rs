@@ -3,6 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
+use chat_core::admin_accounts::AdminAccounts;
+use chat_core::config::Secret;
 use chat_core::request_counter::RequestCounter;
 use chat_core::{App, Config, SystemClock};
 use http_body_util::{BodyExt, Full};
@@ -41,6 +43,18 @@ pub fn dynamodb_client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
         .interceptor(counter.clone())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The admin token signing secret the test apps use (so tests can forge tokens with it).
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+/// A support agent with an account and a signed-in dashboard.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub admin_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
 }
 
 /// What an endpoint answered.
@@ -111,6 +125,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let table = format!("chat-test-{}", unique_suffix());
     let mut config = Config::for_table(&table);
+    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
     configure(&mut config);
     let requests = RequestCounter::default();
     let dynamodb = dynamodb_client(&requests);
@@ -253,18 +268,70 @@ impl TestApp {
         .await
     }
 
-    /// A support agent replies (through the shared crate, as the admin endpoint will).
-    pub async fn agent_replies(&self, session_id: &str, admin_id: &str, text: &str) -> String {
-        let session = chat_core::ids::SessionId::parse(session_id).expect("session id");
-        let message = chat_core::chat::OutgoingMessage {
-            text: chat_core::model::MessageText::parse(text, 5_000).expect("text"),
-            idempotency_key: None,
-        };
-        self.chat
-            .send_support_message(&session, admin_id, message)
+    /// Ops create an agent's account (as `chat-admin create` does); the agent signs in.
+    pub async fn sign_up_agent(&self, name: &str) -> Agent {
+        let email = format!(
+            "{}-{}@support.example",
+            name.to_lowercase().replace(' ', "."),
+            unique_suffix()
+        );
+        let password = format!("{name} has a long password");
+        let admin = AdminAccounts::new(self.chat.store(), &SystemClock)
+            .create(&email, name, &password)
             .await
-            .expect("agent reply")
-            .message_id
+            .expect("create admin");
+        let token = self.login(&email, &password).await.data()["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        Agent {
+            admin_id: admin.admin_id,
+            email,
+            password,
+            token,
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> ApiResponse {
+        self.request(
+            "POST",
+            "/api/admin/auth/login",
+            &[],
+            json!({ "email": email, "password": password }).to_string(),
+        )
+        .await
+    }
+
+    pub async fn admin_get(&self, path: &str, token: &str) -> ApiResponse {
+        let bearer = format!("Bearer {token}");
+        self.request("GET", path, &[("authorization", &bearer)], Bytes::new())
+            .await
+    }
+
+    pub async fn admin_post(&self, path: &str, token: &str, body: &Value) -> ApiResponse {
+        let bearer = format!("Bearer {token}");
+        self.request(
+            "POST",
+            path,
+            &[("authorization", &bearer)],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A support agent replies from the dashboard; returns the message id.
+    pub async fn agent_replies(&self, agent: &Agent, session_id: &str, text: &str) -> String {
+        let response = self
+            .admin_post(
+                "/api/admin/chat/message",
+                &agent.token,
+                &json!({ "sessionId": session_id, "message": text, "sender": "admin" }),
+            )
+            .await;
+        response.data()["messageId"]
+            .as_str()
+            .expect("messageId")
+            .to_owned()
     }
 
     /// The whole stored transcript and the session, read straight from the store.

@@ -1,5 +1,6 @@
 //! What a function needs, built once per cold start, and how it runs on Lambda.
 
+use crate::admin_auth::{AdminAuth, AdminAuthError};
 use crate::chat::ChatService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -11,14 +12,33 @@ use std::sync::Arc;
 
 pub struct App {
     pub chat: ChatService,
+    admin_auth: Option<AdminAuth>,
 }
 
 impl App {
     pub fn new(client: aws_sdk_dynamodb::Client, config: Config, clock: Arc<dyn Clock>) -> Self {
         let store = ChatStore::new(client, config.table_name.clone());
+        let admin_auth = config.admin_jwt_secret.as_ref().and_then(|secret| {
+            let ttl = chrono::Duration::hours(i64::from(config.admin_token_ttl_hours));
+            AdminAuth::new(
+                secret.expose().as_bytes(),
+                ttl,
+                store.clone(),
+                clock.clone(),
+            )
+            .ok()
+        });
         Self {
             chat: ChatService::new(store, clock, config),
+            admin_auth,
         }
+    }
+
+    /// Admin login and token checks; refused where no signing secret was configured.
+    pub fn admin_auth(&self) -> Result<&AdminAuth, AdminAuthError> {
+        self.admin_auth
+            .as_ref()
+            .ok_or(AdminAuthError::NotConfigured)
     }
 
     /// Configuration from the environment; the DynamoDB client from the standard AWS chain

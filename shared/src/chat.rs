@@ -1,20 +1,28 @@
 //! The business rules: clients start sessions and talk in them; support answers active
 //! sessions only; every state change is one conditional write or one transaction.
 
+use crate::admin_auth::VerifiedAdmin;
 use crate::clock::{iso8601, parse_iso8601, Clock};
 use crate::config::Config;
+use crate::ids::random_bytes;
 use crate::ids::{ClientToken, IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Feedback, MessageText, Rating, Sender, SessionStatus, UserInfo};
+use crate::store::items::{
+    admin_activity_partition, ActivityAction, ActivityItem, MessagePreview, ACTIVITY_ALL_PARTITION,
+    ACTIVITY_SK_PREFIX,
+};
 use crate::store::items::{
     idempotency_sk, message_sk, session_pk, Entity, IdempotencyItem, MessageItem, SessionItem,
     ACTIVE_PARTITION, SESSION_SK,
 };
+use crate::store::{ActivityFilter, AdminEnd, PageCursor};
 use crate::store::{
     AppendOutcome, ChatStore, ConditionalUpdate, EndSession, MessageFilter, NewMessage,
     RateSession, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use serde_json::json;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -246,15 +254,17 @@ impl ChatService {
             .await
     }
 
-    /// A support agent's reply. The agent's identity must already be verified by the caller.
+    /// A support agent's reply, logged (`SENT_MESSAGE`) in the same transaction.
     pub async fn send_support_message(
         &self,
+        admin: &VerifiedAdmin,
         session_id: &SessionId,
-        admin_id: &str,
         message: OutgoingMessage,
     ) -> Result<SentMessage, ChatError> {
-        self.append(session_id, Author::Support { admin_id }, message)
-            .await
+        let author = Author::Support {
+            admin_id: &admin.admin_id,
+        };
+        self.append(session_id, author, message).await
     }
 
     async fn append(
@@ -334,7 +344,15 @@ impl ChatService {
                         seen_last_seq: session.last_seq,
                         message: item,
                         idempotency,
-                        also_put: Vec::new(),
+                        activity: match author {
+                            Author::Support { admin_id } => Some(self.activity(
+                                admin_id,
+                                session_id,
+                                ActivityAction::SentMessage,
+                                json!({ "messageId": message_id.to_string() }),
+                            )),
+                            Author::Client(_) => None,
+                        },
                     },
                 )
                 .await?;
@@ -458,6 +476,271 @@ impl ChatService {
             }
             ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
         }
+    }
+}
+
+/// Most items one admin list returns.
+pub const MAX_PAGE: i32 = 100;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveSessionView {
+    pub session_id: String,
+    pub user_info: UserInfo,
+    pub start_time: String,
+    pub status: SessionStatus,
+    pub last_message: Option<MessagePreview>,
+    pub message_count: u64,
+    /// When the oldest unanswered user message was sent; null once support has answered.
+    pub waiting_since: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveSessions {
+    pub sessions: Vec<ActiveSessionView>,
+    pub total_active: u64,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptMessage {
+    pub message_id: String,
+    pub message: String,
+    pub sender: Sender,
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDetails {
+    pub session_id: String,
+    pub user_info: UserInfo,
+    pub status: SessionStatus,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub ended_by: Option<String>,
+    pub message_count: u64,
+    pub waiting_since: Option<String>,
+    pub rating: Option<u8>,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcript {
+    pub session: SessionDetails,
+    pub messages: Vec<TranscriptMessage>,
+    /// More than one response's worth of messages follow the last one returned.
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityEntry {
+    pub activity_id: String,
+    pub admin_id: String,
+    pub action: ActivityAction,
+    pub session_id: String,
+    pub details: serde_json::Value,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityLog {
+    pub entries: Vec<ActivityEntry>,
+    pub next_cursor: Option<String>,
+}
+
+impl ChatService {
+    fn activity(
+        &self,
+        admin_id: &str,
+        session_id: &SessionId,
+        action: ActivityAction,
+        details: serde_json::Value,
+    ) -> ActivityItem {
+        let now = self.now();
+        let suffix: String = random_bytes::<6>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let activity_id = format!("{}#{suffix}", iso8601(now));
+        ActivityItem {
+            pk: session_pk(session_id),
+            sk: format!("{ACTIVITY_SK_PREFIX}{activity_id}"),
+            gsi1pk: admin_activity_partition(admin_id),
+            gsi1sk: activity_id.clone(),
+            gsi2pk: ACTIVITY_ALL_PARTITION.to_owned(),
+            gsi2sk: activity_id.clone(),
+            entity: Entity::Activity,
+            activity_id,
+            admin_id: admin_id.to_owned(),
+            action,
+            session_id: session_id.to_string(),
+            details,
+            timestamp: iso8601(now),
+            expires_at: self.expiry_from(now),
+        }
+    }
+
+    /// The admin list: active sessions, newest first, from one Query on the sparse index (and,
+    /// only when there is more than one page, one count of the rest).
+    pub async fn list_active_sessions(
+        &self,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<ActiveSessions, ChatError> {
+        let page = self.store.active_sessions(limit, cursor).await?;
+        let total_active = match (&page.next, cursor) {
+            (None, None) => page.items.len() as u64,
+            _ => self.store.count_active_sessions().await?,
+        };
+        Ok(ActiveSessions {
+            sessions: page
+                .items
+                .into_iter()
+                .map(|s| ActiveSessionView {
+                    session_id: s.session_id,
+                    user_info: s.user_info,
+                    start_time: s.start_time,
+                    status: s.status,
+                    last_message: s.last_message,
+                    message_count: s.last_seq,
+                    waiting_since: s.waiting_since,
+                })
+                .collect(),
+            total_active,
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        })
+    }
+
+    /// A session's transcript (both sides) after the cursor, and its details. Opening it
+    /// (no cursor) is logged as `VIEWED_SESSION`; the dashboard's polls are not.
+    pub async fn session_transcript(
+        &self,
+        admin: &VerifiedAdmin,
+        session_id: &SessionId,
+        after: Option<MessageId>,
+    ) -> Result<Transcript, ChatError> {
+        let page = self
+            .store
+            .read_after(session_id, after, MessageFilter::All)
+            .await?;
+        let session = match page.session {
+            Some(session) => session,
+            None if page.truncated => self
+                .store
+                .get_session(session_id)
+                .await?
+                .ok_or(ChatError::SessionNotFound)?,
+            None => return Err(ChatError::SessionNotFound),
+        };
+        if after.is_none() {
+            let viewed = self.activity(
+                &admin.admin_id,
+                session_id,
+                ActivityAction::ViewedSession,
+                json!({}),
+            );
+            self.store.put_activity(&viewed).await?;
+        }
+        Ok(Transcript {
+            session: SessionDetails {
+                session_id: session.session_id,
+                user_info: session.user_info,
+                status: session.status,
+                start_time: session.start_time,
+                end_time: session.end_time,
+                ended_by: session.ended_by,
+                message_count: session.last_seq,
+                waiting_since: session.waiting_since,
+                rating: session.rating,
+                feedback: session.feedback,
+            },
+            messages: page
+                .messages
+                .into_iter()
+                .map(|m| TranscriptMessage {
+                    message_id: m.message_id,
+                    message: m.message,
+                    sender: m.sender,
+                    timestamp: m.timestamp,
+                    admin_id: m.admin_id,
+                })
+                .collect(),
+            has_more: page.truncated,
+        })
+    }
+
+    /// A support agent ends an active session: status `ended_by_admin`, logged
+    /// (`ENDED_SESSION`) in the same transaction. The acting admin is the verified one.
+    pub async fn end_session_by_admin(
+        &self,
+        admin: &VerifiedAdmin,
+        session_id: &SessionId,
+    ) -> Result<EndedSession, ChatError> {
+        let session = self
+            .store
+            .get_session(session_id)
+            .await?
+            .filter(|s| s.status.is_active())
+            .ok_or(ChatError::SessionNotFound)?;
+        let now = self.now();
+        let ended = ended_session(
+            SessionItem {
+                status: SessionStatus::EndedByAdmin,
+                ..session
+            },
+            now,
+        );
+        let activity = self.activity(
+            &admin.admin_id,
+            session_id,
+            ActivityAction::EndedSession,
+            json!({ "duration": ended.duration }),
+        );
+        let committed = self
+            .store
+            .end_session_by_admin(AdminEnd {
+                session: session_id,
+                end_time: &ended.end_time,
+                admin_id: &admin.admin_id,
+                expires_at: self.expiry_from(now),
+                activity: &activity,
+            })
+            .await?;
+        // Not committed: it was ended by someone else between the read and the write.
+        committed.then_some(ended).ok_or(ChatError::SessionNotFound)
+    }
+
+    /// The activity log, newest first.
+    pub async fn activity_log(
+        &self,
+        filter: &ActivityFilter,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<ActivityLog, ChatError> {
+        let page = self.store.activity(filter, limit, cursor).await?;
+        Ok(ActivityLog {
+            entries: page
+                .items
+                .into_iter()
+                .map(|a| ActivityEntry {
+                    activity_id: a.activity_id,
+                    admin_id: a.admin_id,
+                    action: a.action,
+                    session_id: a.session_id,
+                    details: a.details,
+                    timestamp: a.timestamp,
+                })
+                .collect(),
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        })
     }
 }
 

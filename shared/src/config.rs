@@ -16,6 +16,30 @@ pub struct Config {
     pub retention_days: u32,
     /// Origin allowed to call the API from a browser (the admin dashboard), if any.
     pub cors_allow_origin: Option<String>,
+    /// Signs admin tokens. Only the admin functions get one.
+    pub admin_jwt_secret: Option<Secret>,
+    /// How long an admin token is valid.
+    pub admin_token_ttl_hours: u32,
+}
+
+/// A value that must never reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 #[derive(Debug, Error)]
@@ -33,6 +57,7 @@ pub enum ConfigError {
 impl Config {
     pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 5_000;
     pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+    pub const DEFAULT_ADMIN_TOKEN_TTL_HOURS: u32 = 8;
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
@@ -48,6 +73,24 @@ impl Config {
                 v.parse().ok().filter(|n| *n > 0)
             })?,
             cors_allow_origin: env::var("CORS_ALLOW_ORIGIN").ok().filter(|v| !v.is_empty()),
+            admin_jwt_secret: match env::var("ADMIN_JWT_SECRET") {
+                Ok(value) if value.len() >= crate::admin_auth::MIN_SECRET_BYTES => {
+                    Some(Secret::new(value))
+                }
+                Ok(value) if !value.is_empty() => {
+                    return Err(ConfigError::Invalid {
+                        name: "ADMIN_JWT_SECRET",
+                        value: "<redacted>".to_owned(),
+                        reason: "must be at least 32 bytes",
+                    })
+                }
+                _ => None,
+            },
+            admin_token_ttl_hours: parse_var(
+                "ADMIN_TOKEN_TTL_HOURS",
+                Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
+                |v| v.parse().ok().filter(|n| (1..=24 * 7).contains(n)),
+            )?,
         })
     }
 
@@ -59,6 +102,8 @@ impl Config {
             max_message_chars: Self::DEFAULT_MAX_MESSAGE_CHARS,
             retention_days: Self::DEFAULT_RETENTION_DAYS,
             cors_allow_origin: None,
+            admin_jwt_secret: None,
+            admin_token_ttl_hours: Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
         }
     }
 }

@@ -144,6 +144,16 @@ impl TokenHash {
     }
 }
 
+/// A support agent's id: `adm_` and 128 random bits.
+pub fn new_admin_id() -> String {
+    format!("adm_{}", URL_SAFE_NO_PAD.encode(random_bytes::<16>()))
+}
+
+/// Whether `text` could be an admin id (for filters: an unknown one simply matches nothing).
+pub fn is_admin_id(text: &str) -> bool {
+    is_token_text(text, 4, b"_-")
+}
+
 /// `min_len` to 128 ASCII letters, digits or `extra` punctuation: safe in keys, paths and logs.
 fn is_token_text(text: &str, min_len: usize, extra: &[u8]) -> bool {
     (min_len..=128).contains(&text.len())

@@ -5,6 +5,8 @@
 //! - [`chat`]: the business rules (who may do what to which session);
 //! - [`store`]: the single DynamoDB table, with typed items.
 
+pub mod admin_accounts;
+pub mod admin_auth;
 pub mod app;
 pub mod chat;
 pub mod clock;

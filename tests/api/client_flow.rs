@@ -4,106 +4,15 @@ use chat_tests::{spawn_app, spawn_app_with};
 use serde_json::json;
 
 #[tokio::test]
-async fn the_client_half_of_the_seed_flow() {
-    let app = spawn_app().await;
-
-    // 1. The client starts a session, exactly as the shipped app does.
-    let created = app
-        .create_session(&json!({
-            "sessionId": "integration-test-session",
-            "userInfo": { "userId": "test-user", "name": "Test User" },
-            "startTime": "2026-11-26T10:00:00.000Z",
-            "status": "active"
-        }))
-        .await;
-    assert_eq!(created.status, 200);
-    let data = created.data();
-    assert_eq!(data["sessionId"], "integration-test-session");
-    assert_eq!(data["status"], "active");
-    assert!(data["createdAt"].as_str().unwrap().ends_with('Z'));
-    let token = data["clientToken"].as_str().unwrap().to_owned();
-    assert_eq!(created.body["message"], "Chat session created successfully");
-
-    // 2. The client sends a message (the seed's body, plus the token header).
-    let sent = app
-        .send_message(
-            Some(&token),
-            &json!({
-                "sessionId": "integration-test-session",
-                "message": "Hello, I need help",
-                "sender": "user",
-                "timestamp": "2026-11-26T10:00:01.000Z",
-                "messageId": "test-msg-1"
-            }),
-        )
-        .await;
-    assert_eq!(sent.status, 200);
-    assert_eq!(sent.data()["status"], "sent");
-    let user_message_id = sent.data()["messageId"].as_str().unwrap().to_owned();
-    assert_ne!(
-        user_message_id, "test-msg-1",
-        "the server assigns message ids"
-    );
-
-    // 3. Support answers.
-    app.agent_replies(
-        "integration-test-session",
-        "agent-1",
-        "Hello! How can I help you?",
-    )
-    .await;
-
-    // 4. The client polls: exactly the one support message.
-    let polled = app
-        .poll("integration-test-session", Some(&token), None)
-        .await;
-    assert_eq!(polled.status, 200);
-    let messages = polled.data()["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0]["message"], "Hello! How can I help you?");
-    assert_eq!(messages[0]["sender"], "admin");
-    assert_eq!(polled.data()["sessionEnded"], false);
-    assert_eq!(polled.data()["sessionStatus"], "active");
-
-    // 5. The client leaves; its poll sees the end.
-    let client = chat_tests::ClientSession {
-        session_id: "integration-test-session".into(),
-        token: token.clone(),
-    };
-    let left = app.leave(&client).await;
-    assert_eq!(left.data()["status"], "ended");
-    assert!(left.data()["duration"].as_i64().unwrap() >= 0);
-    let polled = app
-        .poll("integration-test-session", Some(&token), None)
-        .await;
-    assert_eq!(polled.data()["sessionEnded"], true);
-    assert_eq!(polled.data()["sessionStatus"], "ended");
-
-    // 6. The client rates it, once.
-    let rating = json!({
-        "sessionId": "integration-test-session",
-        "rating": 5,
-        "feedback": "Great service!",
-        "timestamp": "2026-11-26T10:05:00.000Z"
-    });
-    let rated = app.rate(Some(&token), &rating).await;
-    assert_eq!(rated.status, 200);
-    assert_eq!(rated.data()["rating"], 5);
-    assert_eq!(rated.data()["feedback"], "Great service!");
-    app.rate(Some(&token), &rating)
-        .await
-        .assert_error(400, "RATING_EXISTS");
-}
-
-#[tokio::test]
 async fn polling_with_the_last_seen_id_returns_each_support_message_once() {
     let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
     let session = app.start_session("Ann").await;
     let token = Some(session.token.as_str());
 
     let question = app.user_says(&session, "Where is my order?").await;
     let first_reply = app
-        .agent_replies(&session.session_id, "agent-1", "Checking now")
+        .agent_replies(&agent, &session.session_id, "Checking now")
         .await;
 
     // A cursor may be the client's own message id...
@@ -123,7 +32,7 @@ async fn polling_with_the_last_seen_id_returns_each_support_message_once() {
     assert_eq!(polled.data()["messages"], json!([]));
 
     let second_reply = app
-        .agent_replies(&session.session_id, "agent-1", "It ships today")
+        .agent_replies(&agent, &session.session_id, "It ships today")
         .await;
     app.user_says(&session, "Thanks!").await;
     let polled = app
@@ -152,9 +61,10 @@ async fn polling_with_the_last_seen_id_returns_each_support_message_once() {
 #[tokio::test]
 async fn a_backlog_arrives_in_pages_of_fifty() {
     let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
     let session = app.start_session("Ann").await;
     for i in 0..60 {
-        app.agent_replies(&session.session_id, "agent-1", &format!("reply {i}"))
+        app.agent_replies(&agent, &session.session_id, &format!("reply {i}"))
             .await;
     }
     let first = app
@@ -204,11 +114,11 @@ async fn a_retried_send_returns_the_first_result_and_stores_one_message() {
 #[tokio::test]
 async fn another_sessions_token_gets_the_same_answer_as_a_missing_session() {
     let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
     let alice = app.start_session("Alice").await;
     let mallory = app.start_session("Mallory").await;
     app.user_says(&alice, "my address is ...").await;
-    app.agent_replies(&alice.session_id, "agent-1", "noted")
-        .await;
+    app.agent_replies(&agent, &alice.session_id, "noted").await;
     let before = app.table_contents().await;
 
     let stolen = app
@@ -329,6 +239,7 @@ async fn an_existing_session_id_is_refused_without_revealing_its_credentials() {
 #[tokio::test]
 async fn an_ended_session_takes_no_more_messages_and_a_rating_needs_an_end() {
     let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
     let session = app.start_session("Ann").await;
     app.rate(
         Some(&session.token),
@@ -348,18 +259,13 @@ async fn an_ended_session_takes_no_more_messages_and_a_rating_needs_an_end() {
     app.leave(&session)
         .await
         .assert_error(404, "SESSION_NOT_FOUND");
-    let agent = app
-        .chat
-        .send_support_message(
-            &chat_core::ids::SessionId::parse(&session.session_id).unwrap(),
-            "agent-1",
-            chat_core::chat::OutgoingMessage {
-                text: chat_core::model::MessageText::parse("hello?", 100).unwrap(),
-                idempotency_key: None,
-            },
-        )
-        .await;
-    assert!(matches!(agent, Err(chat_core::ChatError::SessionNotFound)));
+    app.admin_post(
+        "/api/admin/chat/message",
+        &agent.token,
+        &json!({ "sessionId": session.session_id, "message": "hello?", "sender": "admin" }),
+    )
+    .await
+    .assert_error(404, "SESSION_NOT_FOUND");
     assert_eq!(app.table_contents().await, before);
 }
 
@@ -370,4 +276,38 @@ async fn health_says_the_database_answers() {
     assert_eq!(health.status, 200);
     assert_eq!(health.data()["dynamodb"], "ok");
     assert_eq!(health.data()["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn a_client_who_leaves_sees_the_end_and_rates_once() {
+    let app = spawn_app().await;
+    let session = app.start_session("Ann").await;
+    app.user_says(&session, "Never mind, found it").await;
+    let left = app.leave(&session).await;
+    assert_eq!(left.data()["status"], "ended");
+    assert_eq!(left.data()["sessionId"], session.session_id.as_str());
+    assert!(left.data()["duration"].as_i64().unwrap() >= 0);
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), None)
+        .await;
+    assert_eq!(
+        (
+            polled.data()["sessionEnded"].clone(),
+            polled.data()["sessionStatus"].clone()
+        ),
+        (json!(true), json!("ended"))
+    );
+    let rating =
+        json!({ "sessionId": session.session_id, "rating": 5, "feedback": "Great service!" });
+    let rated = app.rate(Some(&session.token), &rating).await;
+    assert_eq!(
+        (
+            rated.data()["rating"].clone(),
+            rated.data()["feedback"].clone()
+        ),
+        (json!(5), json!("Great service!"))
+    );
+    app.rate(Some(&session.token), &rating)
+        .await
+        .assert_error(400, "RATING_EXISTS");
 }

@@ -1,42 +1,47 @@
 //! Exactly-once delivery under concurrent writers, and state changes that race.
 
-use chat_core::chat::OutgoingMessage;
-use chat_core::ids::SessionId;
-use chat_core::model::MessageText;
-use chat_core::ChatError;
-use chat_tests::spawn_app;
+use chat_tests::{spawn_app, Agent, TestApp};
 use serde_json::json;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn reply(text: String) -> OutgoingMessage {
-    OutgoingMessage {
-        text: MessageText::parse(&text, 5_000).unwrap(),
-        idempotency_key: None,
-    }
+async fn reply(
+    app: &TestApp,
+    agent: &Agent,
+    session_id: &str,
+    text: String,
+) -> chat_tests::ApiResponse {
+    app.admin_post(
+        "/api/admin/chat/message",
+        &agent.token,
+        &json!({ "sessionId": session_id, "message": text, "sender": "admin" }),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_agents_replying_at_once_reach_the_polling_client_exactly_once_in_order() {
     const AGENTS: usize = 3;
     const REPLIES: usize = 30;
-    let app = spawn_app().await;
+    let app = Arc::new(spawn_app().await);
     let session = app.start_session("Ann").await;
-    let session_id = SessionId::parse(&session.session_id).unwrap();
+    let mut agents = Vec::new();
+    for name in ["Ada", "Bo", "Cy"] {
+        agents.push(app.sign_up_agent(name).await);
+    }
+    app.requests.take();
 
-    let writers: Vec<_> = (0..AGENTS)
-        .map(|agent| {
-            let chat = app.chat.clone();
-            let session_id = session_id.clone();
+    let writers: Vec<_> = agents
+        .iter()
+        .enumerate()
+        .map(|(n, agent)| {
+            let (app, agent, session_id) = (app.clone(), agent.clone(), session.session_id.clone());
             tokio::spawn(async move {
                 for i in 0..REPLIES {
-                    chat.send_support_message(
-                        &session_id,
-                        &format!("agent-{agent}"),
-                        reply(format!("agent {agent} reply {i}")),
-                    )
-                    .await
-                    .expect("every reply commits");
+                    reply(&app, &agent, &session_id, format!("agent {n} reply {i}"))
+                        .await
+                        .data();
                 }
             })
         })
@@ -97,88 +102,102 @@ async fn three_agents_replying_at_once_reach_the_polling_client_exactly_once_in_
         ids, stored,
         "the poller saw the transcript, in transcript order"
     );
-    for agent in 0..AGENTS {
-        let own: Vec<&str> = received
+    for (n, agent) in agents.iter().enumerate() {
+        let own: Vec<&str> = transcript
+            .messages
             .iter()
-            .filter_map(|m| m["message"].as_str())
-            .filter(|text| text.starts_with(&format!("agent {agent} ")))
+            .filter(|m| m.admin_id.as_deref() == Some(agent.admin_id.as_str()))
+            .map(|m| m.message.as_str())
             .collect();
         let expected: Vec<String> = (0..REPLIES)
-            .map(|i| format!("agent {agent} reply {i}"))
+            .map(|i| format!("agent {n} reply {i}"))
             .collect();
         assert_eq!(
             own, expected,
-            "each agent's replies in the order it sent them"
+            "each agent's replies, attributed to it, in the order it sent them"
         );
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_send_racing_the_end_lands_before_it_or_is_refused() {
-    let app = spawn_app().await;
+/// Sends from three agents while the session is ended (by the client or by an agent).
+async fn sends_racing_an_end(end_by_agent: bool) {
+    let app = Arc::new(spawn_app().await);
     let session = app.start_session("Ann").await;
-    let session_id = SessionId::parse(&session.session_id).unwrap();
-
-    let writers: Vec<_> = (0..3)
-        .map(|agent| {
-            let chat = app.chat.clone();
-            let session_id = session_id.clone();
+    let mut agents = Vec::new();
+    for name in ["Ada", "Bo", "Cy"] {
+        agents.push(app.sign_up_agent(name).await);
+    }
+    let writers: Vec<_> = agents
+        .iter()
+        .enumerate()
+        .map(|(n, agent)| {
+            let (app, agent, session_id) = (app.clone(), agent.clone(), session.session_id.clone());
             tokio::spawn(async move {
                 let mut outcomes = Vec::new();
                 for i in 0..20 {
-                    let sent = chat
-                        .send_support_message(
-                            &session_id,
-                            "agent",
-                            reply(format!("agent {agent} reply {i}")),
-                        )
-                        .await;
-                    outcomes.push(sent);
+                    outcomes.push(
+                        reply(&app, &agent, &session_id, format!("agent {n} reply {i}")).await,
+                    );
                 }
                 outcomes
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let ended = app.leave(&session).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ended = if end_by_agent {
+        app.admin_post(
+            "/api/admin/chat/session/end",
+            &agents[0].token,
+            &json!({ "sessionId": session.session_id }),
+        )
+        .await
+    } else {
+        app.leave(&session).await
+    };
     let end_time = ended.data()["endTime"].as_str().unwrap().to_owned();
 
     let mut accepted = Vec::new();
     for writer in writers {
         for outcome in writer.await.unwrap() {
-            match outcome {
-                Ok(sent) => accepted.push(sent),
-                Err(ChatError::SessionNotFound) => {}
-                Err(other) => panic!("unexpected failure {other:?}"),
+            if outcome.status == 200 {
+                accepted.push(outcome.data()["messageId"].as_str().unwrap().to_owned());
+            } else {
+                outcome.assert_error(404, "SESSION_NOT_FOUND");
             }
         }
     }
+    accepted.sort();
     let transcript = app.transcript(&session.session_id).await;
-    let mut accepted_ids: Vec<String> = accepted.iter().map(|s| s.message_id.clone()).collect();
-    accepted_ids.sort();
-    let stored_ids: Vec<String> = transcript
+    let stored: Vec<String> = transcript
         .messages
         .iter()
         .map(|m| m.message_id.clone())
         .collect();
-    assert_eq!(
-        accepted_ids, stored_ids,
-        "exactly the accepted sends are stored"
+    assert_eq!(accepted, stored, "exactly the accepted sends are stored");
+    assert!(
+        !accepted.is_empty() && accepted.len() < 60,
+        "some sends landed, the end refused the rest"
     );
-    assert!(accepted.len() < 60, "the end refused the sends after it");
     assert!(
         transcript.messages.iter().all(|m| m.timestamp <= end_time),
         "nothing after the end"
     );
-    assert_eq!(
-        transcript.session.unwrap().last_seq as usize,
-        stored_ids.len()
-    );
+    assert_eq!(transcript.session.unwrap().last_seq as usize, stored.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_racing_the_client_leaving_lands_before_the_end_or_is_refused() {
+    sends_racing_an_end(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_racing_an_agent_ending_the_chat_lands_before_the_end_or_is_refused() {
+    sends_racing_an_end(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_message_sent_five_times_at_once_is_stored_once() {
-    let app = std::sync::Arc::new(spawn_app().await);
+    let app = Arc::new(spawn_app().await);
     let session = app.start_session("Ann").await;
     let body = json!({ "sessionId": session.session_id, "message": "Is anyone there?", "messageId": "msg_user_1" });
     let retries: Vec<_> = (0..5)

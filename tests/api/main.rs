@@ -1,6 +1,8 @@
 //! One test binary (one DynamoDB server, one build): the user's story, bad inputs,
 //! concurrency, DynamoDB request counts, and the consistency of routes and docs.
 
+mod admin_auth;
+mod admin_flow;
 mod bad_input;
 mod client_flow;
 mod concurrency;

@@ -11,6 +11,8 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 #[tokio::test]
 async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    app.requests.take();
 
     let session = app.start_session("Ann").await;
     assert_eq!(
@@ -44,7 +46,7 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
         "a retried send = 1 request"
     );
 
-    app.agent_replies(&session.session_id, "agent-1", "hello")
+    app.agent_replies(&agent, &session.session_id, "hello")
         .await;
     app.requests.take();
     let polled = app

@@ -2,6 +2,9 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB` names one), creates the table from `template.yaml`, and serves
 //! the API on `127.0.0.1:${PORT:-3000}` until Ctrl-C, which stops everything it started.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chat_core::admin_accounts::AdminAccounts;
 use chat_core::{App, Config, SystemClock};
 use local_api::{registry, DynamoDbServer, Gateway, Template};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -20,6 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if std::env::var_os(name).is_none() {
             std::env::set_var(name, value);
         }
+    }
+    // A fresh signing secret per run: tokens from an earlier run stop working, as after a
+    // rotation on AWS.
+    if std::env::var_os("ADMIN_JWT_SECRET").is_none() {
+        std::env::set_var("ADMIN_JWT_SECRET", random_text(48));
     }
     let server = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
         Ok(endpoint) if !endpoint.is_empty() => {
@@ -50,12 +58,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = config.table_name.clone();
     let app = App::new(client, config, Arc::new(SystemClock));
 
+    // One support agent to sign in with.
+    let admin_email =
+        std::env::var("LOCAL_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
+    let (admin_password, generated) = match std::env::var("LOCAL_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => (password, false),
+        _ => (random_text(18), true),
+    };
+    AdminAccounts::new(app.chat.store(), &SystemClock)
+        .ensure(&admin_email, "Local admin", &admin_password)
+        .await
+        .map_err(|e| format!("cannot set up the local admin {admin_email}: {e}"))?;
+
     let gateway = Gateway::new(app, &template, &registry::endpoints())?
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await?;
     println!("Support chat API: {}  (table {table})", gateway.url());
     for route in template.routes()? {
         println!("  {:<6} {}{}", route.method, gateway.url(), route.path);
+    }
+    println!("Admin sign-in: {admin_email}");
+    if generated {
+        println!("Admin password: {admin_password}  (set LOCAL_ADMIN_PASSWORD to choose one)");
     }
     println!("DynamoDB endpoint: {endpoint}");
     println!("Ctrl-C stops everything.");
@@ -68,4 +92,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     gateway.stop().await;
     drop(server);
     Ok(())
+}
+
+fn random_text(bytes: usize) -> String {
+    let random: Vec<u8> = (0..bytes.div_ceil(16))
+        .flat_map(|_| chat_core::ids::random_bytes::<16>())
+        .take(bytes)
+        .collect();
+    URL_SAFE_NO_PAD.encode(random)
 }

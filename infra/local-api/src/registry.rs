@@ -10,5 +10,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         submit_rating::ENDPOINT,
         leave_session::ENDPOINT,
         health::ENDPOINT,
+        admin_login::ENDPOINT,
+        admin_active_sessions::ENDPOINT,
+        admin_session_messages::ENDPOINT,
+        admin_send_message::ENDPOINT,
+        admin_end_session::ENDPOINT,
+        admin_activity::ENDPOINT,
     ]
 }

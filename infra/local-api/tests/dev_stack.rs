@@ -21,6 +21,8 @@ fn start(port: u16, endpoint: Option<&str>) -> (Child, String) {
     command
         .env("PORT", port.to_string())
         .env("TABLE_NAME", "dev-stack-test")
+        .env("LOCAL_ADMIN_EMAIL", "lead@support.example")
+        .env("LOCAL_ADMIN_PASSWORD", "a local password for tests")
         .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -40,16 +42,21 @@ fn start(port: u16, endpoint: Option<&str>) -> (Child, String) {
     (child, dynamodb)
 }
 
-fn http_get(port: u16, path: &str) -> String {
+fn http_request(port: u16, method: &str, path: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    http_request(port, "GET", path, "")
 }
 
 fn interrupt_and_wait(child: &mut Child) {
@@ -78,6 +85,16 @@ fn make_dev_serves_the_api_and_ctrl_c_stops_everything_it_started() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"dynamodb\":\"ok\""), "{health}");
     assert!(accepts_connections(&dynamodb));
+    let login = http_request(
+        port,
+        "POST",
+        "/api/admin/auth/login",
+        r#"{"email":"lead@support.example","password":"a local password for tests"}"#,
+    );
+    assert!(
+        login.starts_with("HTTP/1.1 200"),
+        "the seeded admin signs in: {login}"
+    );
 
     interrupt_and_wait(&mut child);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -5,8 +5,10 @@
 pub mod parse;
 pub mod request;
 
+use crate::admin_auth::AdminAuthError;
 use crate::chat::ChatError;
 use crate::config::Config;
+use crate::store::StoreError;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -47,6 +49,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Chat(#[from] ChatError),
+    #[error(transparent)]
+    Auth(#[from] AdminAuthError),
 }
 
 impl ApiError {
@@ -77,6 +81,9 @@ impl ApiError {
                 format!("Request body must be at most {limit} bytes"),
                 Value::Null,
             ),
+            Self::Chat(ChatError::Store(err)) | Self::Auth(AdminAuthError::Store(err)) => {
+                store_failure(operation, &err)
+            }
             Self::Chat(err) => {
                 let (status, code) = match &err {
                     ChatError::NoToken => (StatusCode::UNAUTHORIZED, "NO_TOKEN"),
@@ -84,21 +91,43 @@ impl ApiError {
                     ChatError::SessionExists => (StatusCode::CONFLICT, "SESSION_EXISTS"),
                     ChatError::RatingExists => (StatusCode::BAD_REQUEST, "RATING_EXISTS"),
                     ChatError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "SESSION_BUSY"),
-                    ChatError::Store(_) => {
-                        // The detail goes to the log, never to the caller.
-                        tracing::error!(error = %err, operation = ?operation, "request failed");
-                        return (
-                            operation.failure_status(),
-                            operation.failure_code(),
-                            operation.failure_message().to_owned(),
-                            Value::Null,
-                        );
+                    ChatError::Store(_) => unreachable!("handled above"),
+                };
+                (status, code, capitalize(&err.to_string()), Value::Null)
+            }
+            Self::Auth(err) => {
+                let (status, code) = match &err {
+                    AdminAuthError::NoToken => (StatusCode::UNAUTHORIZED, "NO_TOKEN"),
+                    AdminAuthError::AuthFailed | AdminAuthError::InvalidCredentials => {
+                        (StatusCode::UNAUTHORIZED, "AUTH_FAILED")
                     }
+                    AdminAuthError::InvalidAdmin => (StatusCode::UNAUTHORIZED, "INVALID_ADMIN"),
+                    AdminAuthError::NotConfigured => {
+                        tracing::error!(
+                            "admin endpoint called without ADMIN_JWT_SECRET configured"
+                        );
+                        (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+                    }
+                    AdminAuthError::Store(_) => unreachable!("handled above"),
                 };
                 (status, code, capitalize(&err.to_string()), Value::Null)
             }
         }
     }
+}
+
+/// Something outside the caller's control broke: the detail goes to the log, never to them.
+fn store_failure(
+    operation: Operation,
+    err: &StoreError,
+) -> (StatusCode, &'static str, String, Value) {
+    tracing::error!(error = %err, operation = ?operation, "request failed");
+    (
+        operation.failure_status(),
+        operation.failure_code(),
+        operation.failure_message().to_owned(),
+        Value::Null,
+    )
 }
 
 fn capitalize(text: &str) -> String {
@@ -118,6 +147,12 @@ pub enum Operation {
     SubmitRating,
     LeaveSession,
     Health,
+    AdminLogin,
+    ListActiveSessions,
+    SessionMessages,
+    AdminSendMessage,
+    AdminEndSession,
+    ActivityLog,
 }
 
 impl Operation {
@@ -127,8 +162,13 @@ impl Operation {
             Self::SendMessage => "MESSAGE_STORAGE_FAILED",
             Self::PollMessages => "POLLING_FAILED",
             Self::SubmitRating => "RATING_STORAGE_FAILED",
-            Self::LeaveSession => "END_SESSION_FAILED",
+            Self::LeaveSession | Self::AdminEndSession => "END_SESSION_FAILED",
             Self::Health => "DEPENDENCY_UNAVAILABLE",
+            Self::AdminLogin => "LOGIN_FAILED",
+            Self::ListActiveSessions => "FETCH_SESSIONS_FAILED",
+            Self::SessionMessages => "FETCH_MESSAGES_FAILED",
+            Self::AdminSendMessage => "ADMIN_MESSAGE_FAILED",
+            Self::ActivityLog => "FETCH_ACTIVITY_FAILED",
         }
     }
 
@@ -138,8 +178,13 @@ impl Operation {
             Self::SendMessage => "Failed to store message",
             Self::PollMessages => "Failed to poll messages",
             Self::SubmitRating => "Failed to store rating",
-            Self::LeaveSession => "Failed to end chat session",
+            Self::LeaveSession | Self::AdminEndSession => "Failed to end chat session",
             Self::Health => "The database did not answer",
+            Self::AdminLogin => "Failed to sign in",
+            Self::ListActiveSessions => "Failed to fetch active sessions",
+            Self::SessionMessages => "Failed to fetch messages",
+            Self::AdminSendMessage => "Failed to send admin message",
+            Self::ActivityLog => "Failed to fetch the activity log",
         }
     }
 

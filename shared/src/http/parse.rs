@@ -2,10 +2,12 @@
 //! field and uses the code the mobile client knows for that request.
 
 use super::{ApiError, InputCode};
+use crate::chat::MAX_PAGE;
 use crate::chat::{NewSession, OutgoingMessage};
 use crate::clock::parse_iso8601;
-use crate::ids::{IdempotencyKey, MessageId, SessionId};
+use crate::ids::{is_admin_id, IdempotencyKey, MessageId, SessionId};
 use crate::model::{profile_field, Feedback, MessageText, Rating, Sender, UserInfo};
+use crate::store::{ActivityFilter, PageCursor};
 use serde_json::{Map, Value};
 
 /// Typed access to a JSON object's fields; `null` counts as absent.
@@ -122,9 +124,10 @@ pub fn message(
         Sender::Admin => "admin",
     };
     match fields.value("sender") {
-        None => {}
+        // The app's user endpoint never needed it; the dashboard always names itself.
+        None if sender == Sender::User => {}
         Some(Value::String(s)) if s == expected => {}
-        Some(_) => {
+        _ => {
             return Err(ApiError::bad_request(
                 InputCode::InvalidSender,
                 "sender",
@@ -180,6 +183,67 @@ pub fn rating(
 /// A body that only names a session (`POST /api/chat/session/end`).
 pub fn session_reference(object: &Map<String, Value>) -> Result<SessionId, ApiError> {
     Fields::new(object, InputCode::InvalidSessionData).session_id("sessionId")
+}
+
+/// `POST /api/admin/auth/login`
+pub fn login(object: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
+    let fields = Fields::new(object, InputCode::ValidationError);
+    let email = fields.required_str("email")?;
+    let password = fields.required_str("password")?;
+    if password.len() > 1_024 {
+        return Err(fields.error("password", "password is too long"));
+    }
+    Ok((email, password))
+}
+
+fn query_error(field: &'static str, message: &str) -> ApiError {
+    ApiError::bad_request(InputCode::ValidationError, field, message)
+}
+
+/// `?limit=`: 1 to 100, 50 when absent.
+pub fn page_limit(raw: Option<String>) -> Result<i32, ApiError> {
+    const DEFAULT: i32 = 50;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(DEFAULT),
+        Some(text) => text
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| query_error("limit", "limit must be a whole number from 1 to 100")),
+    }
+}
+
+/// `?cursor=`: a `nextCursor` this API returned.
+pub fn page_cursor(raw: Option<String>) -> Result<Option<PageCursor>, ApiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => PageCursor::parse(text)
+            .map(Some)
+            .ok_or_else(|| query_error("cursor", "cursor must be a nextCursor this API returned")),
+    }
+}
+
+/// `?adminId=&sessionId=` of the activity log.
+pub fn activity_filter(
+    admin_id: Option<String>,
+    session_id: Option<String>,
+) -> Result<ActivityFilter, ApiError> {
+    let admin_id = match admin_id.filter(|a| !a.is_empty()) {
+        Some(id) if is_admin_id(&id) => Some(id),
+        Some(_) => return Err(query_error("adminId", "adminId is not an admin id")),
+        None => None,
+    };
+    let session_id = match session_id.filter(|s| !s.is_empty()) {
+        Some(id) => Some(
+            SessionId::parse(&id)
+                .ok_or_else(|| query_error("sessionId", "sessionId is not a session id"))?,
+        ),
+        None => None,
+    };
+    Ok(ActivityFilter {
+        admin_id,
+        session_id,
+    })
 }
 
 /// A session id from the path.

@@ -1,7 +1,9 @@
 //! Reading what API Gateway hands a function: body, headers, path and query parameters.
 
 use super::{ApiError, InputCode};
+use crate::admin_auth::VerifiedAdmin;
 use crate::ids::ClientToken;
+use crate::App;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Map, Value};
 
@@ -62,4 +64,20 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
         .query_string_parameters_ref()?
         .first(name)
         .map(str::to_owned)
+}
+
+/// The `Authorization` header (admin endpoints: `Bearer <token>`).
+pub fn authorization(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(lambda_http::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// The admin check every admin endpoint starts with: the verified agent, or why not.
+pub async fn verified_admin(app: &App, request: &Request) -> Result<VerifiedAdmin, ApiError> {
+    Ok(app
+        .admin_auth()?
+        .authenticate(authorization(request))
+        .await?)
 }

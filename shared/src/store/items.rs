@@ -42,6 +42,9 @@ pub enum Entity {
     Session,
     Message,
     Idempotency,
+    Admin,
+    AdminEmail,
+    Activity,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -122,4 +125,98 @@ pub struct IdempotencyItem {
     pub message_id: String,
     pub timestamp: String,
     pub expires_at: i64,
+}
+
+/// Support agents. `ADMIN#<adminId>`; the email is unique through a second item
+/// `ADMIN_EMAIL#<email>` written in the same transaction. `GSI2PK = ADMIN` lists them.
+pub const ADMIN_SK: &str = "ADMIN";
+pub const ADMIN_EMAIL_SK: &str = "ADMIN_EMAIL";
+pub const ADMIN_LIST_PARTITION: &str = "ADMIN";
+pub const ALL_INDEX: &str = "GSI2";
+
+pub fn admin_pk(admin_id: &str) -> String {
+    format!("ADMIN#{admin_id}")
+}
+
+pub fn admin_email_pk(email: &str) -> String {
+    format!("ADMIN_EMAIL#{email}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI2PK")]
+    pub gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    pub gsi2sk: String,
+    pub entity: Entity,
+    pub admin_id: String,
+    /// Lower case.
+    pub email: String,
+    pub name: String,
+    /// argon2id, PHC string format.
+    pub password_hash: String,
+    pub active: bool,
+    pub created_at: String,
+    /// Epoch seconds; tokens issued before it (an earlier password) are refused.
+    pub password_changed_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminEmailItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub entity: Entity,
+    pub admin_id: String,
+}
+
+/// What an agent did, for auditors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActivityAction {
+    SentMessage,
+    EndedSession,
+    ViewedSession,
+}
+
+/// In the session's partition (`ACT#...`, so a session's log is one Query), and in two indexes:
+/// `GSI1PK = ACTIVITY#<adminId>` (one agent's actions) and `GSI2PK = ACTIVITY` (everything),
+/// both sorted by time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    pub gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    pub gsi2sk: String,
+    pub entity: Entity,
+    pub activity_id: String,
+    pub admin_id: String,
+    pub action: ActivityAction,
+    pub session_id: String,
+    pub details: serde_json::Value,
+    pub timestamp: String,
+    pub expires_at: i64,
+}
+
+pub const ACTIVITY_SK_PREFIX: &str = "ACT#";
+pub const ACTIVITY_ALL_PARTITION: &str = "ACTIVITY";
+
+pub fn admin_activity_partition(admin_id: &str) -> String {
+    format!("ACTIVITY#{admin_id}")
 }

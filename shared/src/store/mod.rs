@@ -3,7 +3,10 @@
 //! Conditional outcomes (the session changed, the key was used) are values, not errors: the
 //! caller decides what they mean. `StoreError` is only for DynamoDB or decoding failing.
 
+pub mod admins;
 pub mod items;
+
+pub use admins::{ActivityFilter, AdminChange, AdminEnd, Page, PageCursor};
 
 use crate::ids::{MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus};
@@ -11,7 +14,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
@@ -20,7 +23,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use thiserror::Error;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// How much of the newest message the admin list shows.
 const PREVIEW_CHARS: usize = 200;
@@ -63,8 +66,8 @@ pub struct NewMessage {
     pub seen_last_seq: u64,
     pub message: MessageItem,
     pub idempotency: Option<IdempotencyItem>,
-    /// Written in the same transaction (the admin activity log).
-    pub also_put: Vec<Item>,
+    /// Logged in the same transaction (a support agent's message).
+    pub activity: Option<ActivityItem>,
 }
 
 #[derive(Debug)]
@@ -120,19 +123,19 @@ pub struct RateSession<'a> {
     pub rated_at: &'a str,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     Ok(serde_dynamo::from_item(item)?)
 }
 
-fn session_key(session: &SessionId) -> Item {
+pub(crate) fn session_key(session: &SessionId) -> Item {
     HashMap::from([
         ("PK".to_owned(), s(session_pk(session))),
         ("SK".to_owned(), s(SESSION_SK)),
@@ -172,21 +175,11 @@ impl ChatStore {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(err.into()),
-        }
+        written(result)
     }
 
     /// One item by key, strongly consistent.
-    async fn get<T: DeserializeOwned>(
+    pub(crate) async fn get<T: DeserializeOwned>(
         &self,
         pk: String,
         sk: &str,
@@ -315,15 +308,6 @@ impl ChatStore {
         if message.sender == Sender::User {
             update = update.expression_attribute_values(":now", s(message.timestamp.clone()));
         }
-        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map_err(|e| StoreError::Request(e.to_string()))?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
         let mut writes = vec![
             TransactWriteItem::builder()
                 .update(
@@ -332,14 +316,14 @@ impl ChatStore {
                         .map_err(|e| StoreError::Request(e.to_string()))?,
                 )
                 .build(),
-            put(serde_dynamo::to_item(message)?)?,
+            self.put_if_new(serde_dynamo::to_item(message)?)?,
         ];
         let idempotency_position = new.idempotency.as_ref().map(|_| writes.len());
         if let Some(idempotency) = &new.idempotency {
-            writes.push(put(serde_dynamo::to_item(idempotency)?)?);
+            writes.push(self.put_if_new(serde_dynamo::to_item(idempotency)?)?);
         }
-        for item in new.also_put {
-            writes.push(put(item)?);
+        if let Some(activity) = &new.activity {
+            writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
         }
 
         let result = self
@@ -495,6 +479,36 @@ impl ChatStore {
                 .send()
                 .await,
         )
+    }
+}
+
+/// Errors that say a write's condition refused it.
+pub(crate) trait ConditionRefused {
+    fn condition_refused(&self) -> bool;
+}
+
+impl ConditionRefused for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn condition_refused(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionRefused for UpdateItemError {
+    fn condition_refused(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// A conditional write's result: true if it was written, false if its condition refused it.
+pub(crate) fn written<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ConditionRefused + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.as_service_error().is_some_and(E::condition_refused) => Ok(false),
+        Err(err) => Err(err.into()),
     }
 }
 

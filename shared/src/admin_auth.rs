@@ -1,0 +1,260 @@
+//! Support agents: passwords, login, and the admin check that every admin endpoint runs.
+
+use crate::clock::{iso8601, Clock};
+use crate::ids::random_bytes;
+use crate::store::items::AdminItem;
+use crate::store::{ChatStore, StoreError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use thiserror::Error;
+
+/// How long a verified admin record is trusted before it is read again: a deactivated agent is
+/// locked out within this time, and a busy dashboard costs one read per minute, not per call.
+pub const ADMIN_CACHE_SECONDS: i64 = 60;
+/// The shortest signing secret accepted (HS256 wants at least its output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+const ISSUER: &str = "support-chat";
+
+#[derive(Debug, Error)]
+pub enum AdminAuthError {
+    #[error("authentication token required")]
+    NoToken,
+    #[error("authentication failed")]
+    AuthFailed,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("invalid or inactive admin account")]
+    InvalidAdmin,
+    #[error("admin sign-in is not configured on this deployment")]
+    NotConfigured,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a new password or email was refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CredentialError {
+    #[error("a password must be 12 to 256 characters")]
+    WeakPassword,
+    #[error("not an email address")]
+    BadEmail,
+}
+
+/// Lower case, trimmed, plausibly an address.
+pub fn normalize_email(raw: &str) -> Result<String, CredentialError> {
+    let email = raw.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    plausible.then_some(email).ok_or(CredentialError::BadEmail)
+}
+
+/// argon2id with the crate's recommended parameters (19 MiB, 2 passes), random salt.
+pub fn hash_password(password: &str) -> Result<String, CredentialError> {
+    if !(12..=256).contains(&password.chars().count()) {
+        return Err(CredentialError::WeakPassword);
+    }
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// Checked against when the email is unknown, so that answer takes as long as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password("no-such-admin-placeholder").expect("valid placeholder"));
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claims {
+    sub: String,
+    /// The seed's claim name; always equal to `sub`.
+    admin_id: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+}
+
+/// An agent whose token was verified just now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedAdmin {
+    pub admin_id: String,
+    pub name: String,
+    pub email: String,
+}
+
+impl From<&AdminItem> for VerifiedAdmin {
+    fn from(item: &AdminItem) -> Self {
+        Self {
+            admin_id: item.admin_id.clone(),
+            name: item.name.clone(),
+            email: item.email.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResult {
+    pub token: String,
+    pub expires_at: String,
+    pub admin: VerifiedAdmin,
+}
+
+pub struct AdminAuth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    token_ttl: Duration,
+    store: ChatStore,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<HashMap<String, (AdminItem, DateTime<Utc>)>>,
+}
+
+impl AdminAuth {
+    pub fn new(
+        secret: &[u8],
+        token_ttl: Duration,
+        store: ChatStore,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AdminAuthError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AdminAuthError::NotConfigured);
+        }
+        // Only HS256, whatever the token's header claims: no `none`, no algorithm confusion.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            token_ttl,
+            store,
+            clock,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Email and password to a signed token. Unknown email, wrong password and deactivated
+    /// account all get the same answer after the same work.
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResult, AdminAuthError> {
+        let admin = match normalize_email(email) {
+            Ok(email) => self.store.admin_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let password_ok = match &admin {
+            Some(admin) => verify_password(password, &admin.password_hash),
+            None => verify_password(password, &DUMMY_HASH),
+        };
+        let admin = admin
+            .filter(|admin| password_ok && admin.active)
+            .ok_or(AdminAuthError::InvalidCredentials)?;
+        let now = self.clock.now();
+        let expires = now + self.token_ttl;
+        let claims = Claims {
+            sub: admin.admin_id.clone(),
+            admin_id: admin.admin_id.clone(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+            iss: ISSUER.to_owned(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| AdminAuthError::NotConfigured)?;
+        Ok(LoginResult {
+            token,
+            expires_at: iso8601(expires),
+            admin: VerifiedAdmin::from(&admin),
+        })
+    }
+
+    /// The seed's `authenticateAdmin`: a valid bearer token of an existing, active admin.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<VerifiedAdmin, AdminAuthError> {
+        let token = authorization
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or(AdminAuthError::NoToken)?;
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AdminAuthError::AuthFailed)?
+            .claims;
+        if claims.admin_id != claims.sub {
+            return Err(AdminAuthError::AuthFailed);
+        }
+        let admin = self
+            .current_admin(&claims.sub)
+            .await?
+            .filter(|admin| admin.active)
+            .ok_or(AdminAuthError::InvalidAdmin)?;
+        // A password reset retires every token issued before it.
+        if claims.iat < admin.password_changed_at {
+            return Err(AdminAuthError::AuthFailed);
+        }
+        Ok(VerifiedAdmin::from(&admin))
+    }
+
+    async fn current_admin(&self, admin_id: &str) -> Result<Option<AdminItem>, AdminAuthError> {
+        let now = self.clock.now();
+        if let Some((admin, read_at)) = self.cache.lock().expect("cache lock").get(admin_id) {
+            if now - *read_at < Duration::seconds(ADMIN_CACHE_SECONDS) {
+                return Ok(Some(admin.clone()));
+            }
+        }
+        let admin = self.store.admin(admin_id).await?;
+        let mut cache = self.cache.lock().expect("cache lock");
+        match &admin {
+            Some(admin) => cache.insert(admin_id.to_owned(), (admin.clone(), now)),
+            None => cache.remove(admin_id),
+        };
+        Ok(admin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse battery!", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert_eq!(hash_password("short"), Err(CredentialError::WeakPassword));
+    }
+
+    #[test]
+    fn emails_are_normalized() {
+        assert_eq!(
+            normalize_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        assert!(normalize_email("no-at-sign").is_err());
+        assert!(normalize_email("a b@c.d").is_err());
+        assert!(normalize_email("@c.d").is_err());
+    }
+}
