@@ -1,28 +1,43 @@
 # The two commands the README leads with: `make dev` and `make test`.
-.PHONY: dev test setup lint unit build clean-venv
+.PHONY: dev test setup lint template-check build sam-build bench clean-venv
 
-# Everything the tests and the local stack need beyond cargo (a venv with the local
-# DynamoDB server), installed by the project itself.
+# What the tests, checks and builds need beyond cargo, installed by the project itself
+# (infra/setup.sh: project venvs from PyPI).
 setup:
 	@bash infra/setup.sh
 
 # The whole system locally, in the foreground: DynamoDB-compatible server (unless
 # AWS_ENDPOINT_URL_DYNAMODB names one), the table from template.yaml, and the API on
 # 127.0.0.1:$${PORT:-3000}. Ctrl-C stops everything it started.
-dev: setup
+dev:
+	@bash infra/setup.sh server
 	cargo run --quiet -p local-api
 
 # Every check and every test.
-test: setup lint
+test: setup lint template-check
 	bash infra/run-tests.sh
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# Release builds of every function (the Lambda profile).
-build:
-	cargo build --release --workspace --bins
+# template.yaml checked offline: CloudFormation lint and SAM's own validation.
+template-check:
+	.venv-tools/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 .venv-tools/bin/sam validate --lint
+
+# Every function built for Lambda (arm64, release profile), zipped, sizes checked (3 MB budget).
+build: setup
+	bash infra/build-lambdas.sh
+
+# What `sam build` does (it runs cargo-lambda per function); needs no Docker or AWS account.
+sam-build: setup
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build --beta-features
+
+# Cold start: process start to first answered invocation, per function, against a local
+# Lambda runtime API, next to a hello-world lambda_http binary.
+bench: setup
+	bash infra/bench/cold-start.sh
 
 clean-venv:
-	rm -rf .venv
+	rm -rf .venv .venv-tools

@@ -46,6 +46,14 @@ impl App {
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        #[cfg(feature = "secrets-manager")]
+        let config = Config {
+            admin_jwt_secret: match config.admin_jwt_secret {
+                Some(secret) => Some(secret),
+                None => admin_secret_from_secrets_manager(&sdk).await?,
+            },
+            ..config
+        };
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Self::new(client, config, Arc::new(SystemClock)))
     }
@@ -53,6 +61,33 @@ impl App {
     pub fn config(&self) -> &Config {
         self.chat.config()
     }
+}
+
+/// The signing secret named by `ADMIN_JWT_SECRET_ARN`, read once per cold start.
+#[cfg(feature = "secrets-manager")]
+async fn admin_secret_from_secrets_manager(
+    sdk: &aws_config::SdkConfig,
+) -> Result<Option<crate::config::Secret>, lambda_http::Error> {
+    let Ok(arn) = std::env::var("ADMIN_JWT_SECRET_ARN") else {
+        return Ok(None);
+    };
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the admin signing secret {arn}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            )
+        })?
+        .secret_string
+        .ok_or("the admin signing secret has no string value")?;
+    if secret.len() < crate::admin_auth::MIN_SECRET_BYTES {
+        return Err("the admin signing secret is shorter than 32 bytes".into());
+    }
+    Ok(Some(crate::config::Secret::new(secret)))
 }
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
@@ -63,6 +98,8 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send 
 pub struct Endpoint {
     pub name: &'static str,
     pub handler: for<'a> fn(&'a App, Request) -> HandlerFuture<'a>,
+    /// Whether to open the DynamoDB connection during init (not for static files).
+    pub uses_dynamodb: bool,
 }
 
 /// The whole `main` of a function binary.
@@ -70,6 +107,12 @@ pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     // Lives for the whole process; leaking it lets every invocation borrow it.
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    // Open the TLS connection to DynamoDB now, during init, instead of in the first request.
+    if !endpoint.uses_dynamodb {
+        // Nothing to warm up.
+    } else if let Err(err) = app.chat.check_health().await {
+        tracing::warn!(error = %err, "DynamoDB did not answer the warm-up read");
+    }
     tracing::info!(endpoint = endpoint.name, "cold start complete");
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, lambda_http::Error>((endpoint.handler)(app, request).await)

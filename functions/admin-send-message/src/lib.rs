@@ -9,6 +9,7 @@ use lambda_http::{Body, Request, Response};
 pub const ENDPOINT: Endpoint = Endpoint {
     name: "admin-send-message",
     handler: |app, request| Box::pin(handle(app, request)),
+    uses_dynamodb: true,
 };
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {

@@ -9,6 +9,7 @@ use serde_json::json;
 pub const ENDPOINT: Endpoint = Endpoint {
     name: "health",
     handler: |app, request| Box::pin(handle(app, request)),
+    uses_dynamodb: true,
 };
 
 pub async fn handle(app: &App, _request: Request) -> Response<Body> {

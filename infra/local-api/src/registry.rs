@@ -16,5 +16,6 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_send_message::ENDPOINT,
         admin_end_session::ENDPOINT,
         admin_activity::ENDPOINT,
+        admin_dashboard::ENDPOINT,
     ]
 }

@@ -1,0 +1,339 @@
+// Support chat dashboard: sign in, watch active chats, answer them, end them.
+// No framework: the page is small and the Lambda serves it as three static files.
+'use strict';
+
+const AUTH_KEY = 'supportChat.auth';
+const SESSIONS_EVERY_MS = 5000;
+const CHAT_EVERY_MS = 2000;
+const LOGIN_PATH = '/api/admin/auth/login';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  auth: null,            // { token, expiresAt, admin }
+  sessions: new Map(),   // sessionId -> session from the list
+  knownIds: null,        // ids seen in earlier list polls (null before the first)
+  openId: null,          // the chat on screen
+  lastMessageId: null,   // cursor for the chat poll
+  chatBusy: false,
+  pending: null,         // { text, key }: a reply not yet confirmed, kept for a retry
+  timers: [],
+};
+
+class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (state.auth) headers.Authorization = `Bearer ${state.auth.token}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError('NETWORK', 'Cannot reach the server. Check your connection.', 0);
+  }
+  let payload = null;
+  try { payload = await response.json(); } catch { /* not JSON */ }
+  if (response.status === 401 && path !== LOGIN_PATH) {
+    signOut('Your sign-in has expired or was revoked. Please sign in again.');
+    throw new ApiError('SIGNED_OUT', 'Signed out', 401);
+  }
+  if (!payload || payload.success !== true) {
+    const error = (payload && payload.error) || {};
+    throw new ApiError(error.code || `HTTP_${response.status}`, error.message || `Request failed (${response.status})`, response.status);
+  }
+  return payload.data;
+}
+
+// ---- formatting -------------------------------------------------------------------------
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+}
+
+function since(iso) {
+  const seconds = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+function displayName(userInfo) {
+  return (userInfo && userInfo.name) || 'Guest';
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---- sign-in ------------------------------------------------------------------------------
+
+function showLogin(message) {
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message || '';
+  $('login-password').value = '';
+  $('login-email').focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const email = $('login-email').value.trim();
+  const password = $('login-password').value;
+  if (!email || !password) {
+    $('login-error').textContent = 'Enter your email and password.';
+    return;
+  }
+  $('login-submit').disabled = true;
+  $('login-error').textContent = '';
+  try {
+    const data = await api('POST', LOGIN_PATH, { email, password });
+    state.auth = { token: data.token, expiresAt: data.expiresAt, admin: data.admin };
+    sessionStorage.setItem(AUTH_KEY, JSON.stringify(state.auth));
+    showApp();
+  } catch (error) {
+    $('login-error').textContent = error.code === 'AUTH_FAILED'
+      ? 'Wrong email or password.'
+      : error.message;
+  } finally {
+    $('login-submit').disabled = false;
+  }
+}
+
+function signOut(message) {
+  state.timers.forEach(clearTimeout);
+  state.timers = [];
+  state.auth = null;
+  state.openId = null;
+  state.knownIds = null;
+  sessionStorage.removeItem(AUTH_KEY);
+  showLogin(message);
+}
+
+function every(ms, task) {
+  const run = async () => {
+    try { await task(); } catch (error) { if (error.code !== 'SIGNED_OUT') console.warn(error); }
+    if (state.auth) state.timers.push(setTimeout(run, ms));
+  };
+  run();
+}
+
+function showApp() {
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('agent-name').textContent = `Signed in as ${state.auth.admin.name}`;
+  const left = new Date(state.auth.expiresAt).getTime() - Date.now();
+  state.timers.push(setTimeout(() => signOut('Your sign-in has expired. Please sign in again.'), Math.max(0, left)));
+  every(SESSIONS_EVERY_MS, refreshSessions);
+  every(CHAT_EVERY_MS, pollChat);
+}
+
+// ---- the list of active chats ------------------------------------------------------------
+
+async function refreshSessions() {
+  let data;
+  try {
+    data = await api('GET', '/api/admin/chat/active-sessions?limit=100');
+    $('sessions-error').textContent = '';
+  } catch (error) {
+    if (error.code !== 'SIGNED_OUT') $('sessions-error').textContent = `Could not load chats: ${error.message}`;
+    throw error;
+  }
+  const arrived = data.sessions.filter((s) => state.knownIds && !state.knownIds.has(s.sessionId));
+  state.knownIds = new Set(data.sessions.map((s) => s.sessionId));
+  state.sessions = new Map(data.sessions.map((s) => [s.sessionId, s]));
+  if (arrived.length) {
+    $('notice').textContent = arrived.length === 1
+      ? `New chat from ${displayName(arrived[0].userInfo)}`
+      : `${arrived.length} new chats`;
+  }
+  renderSessions(data, new Set(arrived.map((s) => s.sessionId)));
+}
+
+function renderSessions(data, fresh) {
+  // Longest waiting first; then the newest.
+  const sessions = [...data.sessions].sort((a, b) => {
+    if (a.waitingSince && b.waitingSince) return a.waitingSince.localeCompare(b.waitingSince);
+    if (a.waitingSince || b.waitingSince) return a.waitingSince ? -1 : 1;
+    return b.startTime.localeCompare(a.startTime);
+  });
+  const focused = document.activeElement && document.activeElement.dataset.sessionId;
+  const list = $('session-list');
+  list.replaceChildren(...sessions.map((session) => {
+    const item = element('li');
+    const button = element('button', session.waitingSince ? 'waiting' : '');
+    button.type = 'button';
+    button.dataset.sessionId = session.sessionId;
+    if (fresh.has(session.sessionId)) button.classList.add('fresh');
+    if (session.sessionId === state.openId) button.setAttribute('aria-current', 'true');
+    button.append(
+      element('span', 'name', displayName(session.userInfo)),
+      element('span', 'muted', session.userInfo.email || 'No email given'),
+      element('span', 'muted', `Started ${clock(session.startTime)} · ${since(session.startTime)} · ${session.messageCount} messages`),
+    );
+    if (session.waitingSince) button.append(element('span', 'wait', `Waiting ${since(session.waitingSince)} for a reply`));
+    if (session.lastMessage) {
+      const who = session.lastMessage.sender === 'admin' ? 'Support: ' : '';
+      button.append(element('span', 'preview', who + session.lastMessage.message));
+    }
+    button.addEventListener('click', () => openChat(session.sessionId));
+    item.append(button);
+    return item;
+  }));
+  $('session-count').textContent = String(data.totalActive);
+  $('sessions-empty').hidden = data.sessions.length > 0;
+  if (focused) {
+    const again = list.querySelector(`[data-session-id="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
+}
+
+// ---- one chat ------------------------------------------------------------------------------
+
+async function openChat(sessionId) {
+  state.openId = sessionId;
+  state.lastMessageId = null;
+  state.pending = null;
+  $('transcript').replaceChildren();
+  $('reply-text').value = '';
+  $('reply-error').textContent = '';
+  $('chat-status').textContent = '';
+  $('chat-empty').hidden = true;
+  $('chat-open').hidden = false;
+  const listed = state.sessions.get(sessionId);
+  $('chat-title').textContent = listed ? `Chat with ${displayName(listed.userInfo)}` : 'Chat';
+  document.querySelectorAll('#session-list button').forEach((b) => {
+    if (b.dataset.sessionId === sessionId) b.setAttribute('aria-current', 'true');
+    else b.removeAttribute('aria-current');
+  });
+  // The first read has no cursor: the whole transcript, and the server logs the view.
+  await pollChat();
+  $('reply-text').focus();
+}
+
+async function pollChat() {
+  const sessionId = state.openId;
+  if (!sessionId || state.chatBusy) return;
+  state.chatBusy = true;
+  try {
+    const after = state.lastMessageId ? `?after=${encodeURIComponent(state.lastMessageId)}` : '';
+    const data = await api('GET', `/api/admin/chat/messages/${encodeURIComponent(sessionId)}${after}`);
+    if (state.openId !== sessionId) return;
+    renderDetails(data.session);
+    appendMessages(data.messages);
+  } catch (error) {
+    if (error.code === 'SESSION_NOT_FOUND' && state.openId === sessionId) {
+      $('chat-status').textContent = 'This chat no longer exists.';
+    }
+    throw error;
+  } finally {
+    state.chatBusy = false;
+  }
+}
+
+function appendMessages(messages) {
+  const transcript = $('transcript');
+  for (const message of messages) {
+    if (transcript.querySelector(`[data-message-id="${CSS.escape(message.messageId)}"]`)) continue;
+    const item = element('li', message.sender === 'admin' ? 'admin' : 'user');
+    item.dataset.messageId = message.messageId;
+    const who = message.sender === 'admin' ? 'Support' : 'Customer';
+    item.append(element('span', 'meta', `${who} · ${clock(message.timestamp)}`), document.createTextNode(message.message));
+    transcript.append(item);
+    state.lastMessageId = message.messageId;
+  }
+  if (messages.length) transcript.scrollTop = transcript.scrollHeight;
+}
+
+function renderDetails(session) {
+  const email = session.userInfo.email ? `${session.userInfo.email} · ` : '';
+  $('chat-title').textContent = `Chat with ${displayName(session.userInfo)}`;
+  $('chat-meta').textContent = `${email}started ${clock(session.startTime)} · session ${session.sessionId}`;
+  const active = session.status === 'active';
+  $('end-chat').hidden = !active;
+  $('reply-form').hidden = !active;
+  if (active) {
+    $('chat-status').textContent = '';
+    return;
+  }
+  const by = session.status === 'ended_by_admin' ? 'by support' : 'by the customer';
+  let text = `This chat ended ${by} at ${clock(session.endTime)}.`;
+  if (session.rating) {
+    text += ` Rating: ${session.rating} of 5.`;
+    if (session.feedback) text += ` Feedback: “${session.feedback}”`;
+  } else {
+    text += ' No rating yet.';
+  }
+  $('chat-status').textContent = text;
+}
+
+function newMessageKey() {
+  return `msg_admin_${crypto.randomUUID().replaceAll('-', '')}`;
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const sessionId = state.openId;
+  const text = $('reply-text').value.trim();
+  if (!sessionId || !text || $('reply-send').disabled) return;
+  // A retry of the same text reuses its key, so a reply that did arrive is not stored twice.
+  if (!state.pending || state.pending.text !== text) state.pending = { text, key: newMessageKey() };
+  $('reply-send').disabled = true;
+  $('reply-send').textContent = 'Sending…';
+  $('reply-error').textContent = '';
+  try {
+    await api('POST', '/api/admin/chat/message', {
+      sessionId, message: text, sender: 'admin', timestamp: new Date().toISOString(), messageId: state.pending.key,
+    });
+    state.pending = null;
+    if (state.openId === sessionId) $('reply-text').value = '';
+    await pollChat().catch(() => {});
+  } catch (error) {
+    if (error.code !== 'SIGNED_OUT') $('reply-error').textContent = `Not sent: ${error.message}. Your text is kept; try again.`;
+  } finally {
+    $('reply-send').disabled = false;
+    $('reply-send').textContent = 'Send';
+  }
+}
+
+async function endChat() {
+  const sessionId = state.openId;
+  const listed = state.sessions.get(sessionId);
+  const name = listed ? displayName(listed.userInfo) : 'this customer';
+  if (!sessionId || !window.confirm(`End the chat with ${name}? They will be asked to rate it.`)) return;
+  $('end-chat').disabled = true;
+  try {
+    await api('POST', '/api/admin/chat/session/end', { sessionId });
+    await pollChat().catch(() => {});
+    await refreshSessions().catch(() => {});
+  } catch (error) {
+    if (error.code !== 'SIGNED_OUT') $('chat-status').textContent = `Could not end the chat: ${error.message}`;
+  } finally {
+    $('end-chat').disabled = false;
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', () => signOut('You are signed out.'));
+  $('reply-form').addEventListener('submit', sendReply);
+  $('reply-text').addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) sendReply(event);
+  });
+  $('end-chat').addEventListener('click', endChat);
+  try { state.auth = JSON.parse(sessionStorage.getItem(AUTH_KEY)); } catch { state.auth = null; }
+  if (state.auth && new Date(state.auth.expiresAt).getTime() > Date.now()) showApp();
+  else signOut('');
+});

@@ -1,0 +1,135 @@
+//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Three static files
+//! compiled into the binary, so one `sam deploy` ships the page with the API it calls.
+
+use chat_core::http::{error_response, request};
+use chat_core::{App, Endpoint};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+pub const ENDPOINT: Endpoint = Endpoint {
+    name: "admin-dashboard",
+    handler: |app, request| Box::pin(handle(app, request)),
+    uses_dynamodb: false,
+};
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// Only our own files, only over our own origin: no inline code, no framing, no other hosts.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Changes whenever a file changes: asset URLs carry it, so they can be cached for good.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::new()
+        .chain_update(INDEX_HTML)
+        .chain_update(APP_JS)
+        .chain_update(APP_CSS)
+        .finalize();
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+});
+
+static INDEX: LazyLock<String> =
+    LazyLock::new(|| INDEX_HTML.replace("{{ASSET_VERSION}}", &VERSION));
+
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    cache_control: &'static str,
+}
+
+fn asset(name: Option<&str>) -> Option<Asset> {
+    // The page itself is revalidated every time (ETag); the files it names never change.
+    let immutable = "public, max-age=31536000, immutable";
+    match name {
+        None | Some("" | "index.html") => Some(Asset {
+            body: INDEX.as_str(),
+            content_type: "text/html; charset=utf-8",
+            cache_control: "no-cache",
+        }),
+        Some("app.js") => Some(Asset {
+            body: APP_JS,
+            content_type: "text/javascript; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some("app.css") => Some(Asset {
+            body: APP_CSS,
+            content_type: "text/css; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some(_) => None,
+    }
+}
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let name = request::path_param(&request, "asset");
+    let Some(asset) = asset(name.as_deref()) else {
+        return error_response(
+            app.config(),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "No such file",
+        );
+    };
+    let etag = format!("\"{}\"", *VERSION);
+    let unchanged = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let mut response = if unchanged {
+        let mut response = Response::new(Body::Empty);
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        Response::new(Body::Text(asset.body.to_owned()))
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, asset.content_type),
+        (header::CACHE_CONTROL, asset.cache_control),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_names_its_assets_by_version_and_has_no_inline_code() {
+        assert!(INDEX.contains(&format!("/admin/app.js?v={}", *VERSION)));
+        assert!(!INDEX.contains("{{"));
+        assert!(
+            !INDEX.contains("<script>"),
+            "the CSP forbids inline scripts"
+        );
+        assert!(!INDEX.contains("style="), "the CSP forbids inline styles");
+        assert!(
+            !APP_JS.contains("innerHTML"),
+            "user text is only ever set as text"
+        );
+    }
+
+    #[test]
+    fn only_known_files_are_served() {
+        assert_eq!(
+            asset(Some("app.css")).unwrap().content_type,
+            "text/css; charset=utf-8"
+        );
+        assert!(asset(Some("../Cargo.toml")).is_none());
+        assert!(asset(Some("secrets.json")).is_none());
+    }
+}
