@@ -13,9 +13,10 @@ dev:
 	@bash infra/setup.sh server
 	cargo run --quiet -p local-api
 
-# Every check and every test.
+# Every check and every test, then every function built for Lambda within its size budget.
 test: setup lint template-check
 	bash infra/run-tests.sh
+	bash infra/build-lambdas.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Runs every cargo test and ends with one summary line over all test binaries.
+# Every test: all cargo tests, then the dashboard's browser tests. Ends with one summary line
+# over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+cargo_status=${PIPESTATUS[0]}
+bash tests/browser/run.sh 2>&1 | tee -a "$log"
+browser_status=${PIPESTATUS[0]}
 awk '/^test result:/ { passed += $4; failed += $6 }
+     /^# pass /       { passed += $3 }
+     /^# fail /       { failed += $3 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-exit "$status"
+[[ $cargo_status -eq 0 && $browser_status -eq 0 ]]

@@ -179,7 +179,7 @@ function renderSessions(data, fresh) {
     button.append(
       element('span', 'name', displayName(session.userInfo)),
       element('span', 'muted', session.userInfo.email || 'No email given'),
-      element('span', 'muted', `Started ${clock(session.startTime)} · ${since(session.startTime)} · ${session.messageCount} messages`),
+      element('span', 'muted', `Started ${clock(session.startTime)} · ${since(session.startTime)} · ${session.messageCount} ${session.messageCount === 1 ? 'message' : 'messages'}`),
     );
     if (session.waitingSince) button.append(element('span', 'wait', `Waiting ${since(session.waitingSince)} for a reply`));
     if (session.lastMessage) {
@@ -298,6 +298,7 @@ async function sendReply(event) {
     state.pending = null;
     if (state.openId === sessionId) $('reply-text').value = '';
     await pollChat().catch(() => {});
+    await refreshSessions().catch(() => {});
   } catch (error) {
     if (error.code !== 'SIGNED_OUT') $('reply-error').textContent = `Not sent: ${error.message}. Your text is kept; try again.`;
   } finally {
