@@ -13,10 +13,11 @@ dev:
 	@bash infra/setup.sh server
 	cargo run --quiet -p local-api
 
-# Every check and every test, then every function built for Lambda within its size budget.
+# Every check, every function built for Lambda within its size budget, then every test
+# (ending with one summary line over all of them).
 test: setup lint template-check
-	bash infra/run-tests.sh
 	bash infra/build-lambdas.sh
+	bash infra/run-tests.sh
 
 lint:
 	cargo fmt --all -- --check
