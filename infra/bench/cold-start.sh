@@ -13,7 +13,7 @@ cargo build --release "${packages[@]}"
 coproc SERVER { exec .venv/bin/python infra/dynamodb_local.py --port 0 --exit-with-stdin; }
 read -r ready endpoint <&"${SERVER[0]}"
 [[ $ready == READY ]] || { echo "DynamoDB server did not start" >&2; exit 1; }
-export AWS_ENDPOINT_URL_DYNAMODB=$endpoint AWS_REGION=us-east-1 \
+export AWS_ENDPOINT_URL_DYNAMODB=$endpoint AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench TABLE_NAME=bench \
   ADMIN_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123
 .venv/bin/python - <<'PY'
