@@ -38,6 +38,8 @@ EVENT = {
 
 
 class Runtime(BaseHTTPRequestHandler):
+    """One runtime API per start: each `once` makes a subclass with its own state."""
+
     served = False
     answered = None
 
@@ -45,10 +47,11 @@ class Runtime(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        if Runtime.served:  # after the one event: hold the poll, as Lambda freezes the process
+        cls = type(self)
+        if cls.served:  # after the one event: hold the poll, as Lambda freezes the process
             time.sleep(30)
             return
-        Runtime.served = True
+        cls.served = True
         body = json.dumps(EVENT).encode()
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request")
@@ -60,15 +63,17 @@ class Runtime(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Runtime.answered = (time.perf_counter(), self.path)
+        type(self).answered = (time.perf_counter(), self.path)
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
 
 def once(binary: str) -> float:
-    Runtime.served, Runtime.answered = False, None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    # A fresh class per start: a request still parked from an earlier start cannot touch it.
+    runtime = type("RuntimeForOneStart", (Runtime,), {"served": False, "answered": None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), runtime)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(os.environ)
     env.update({
@@ -83,13 +88,13 @@ def once(binary: str) -> float:
     started = time.perf_counter()
     process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while Runtime.answered is None:
+        while runtime.answered is None:
             if process.poll() is not None:
                 raise SystemExit(f"{binary} exited with {process.returncode} before answering")
             if time.perf_counter() - started > 20:
                 raise SystemExit(f"{binary} did not answer within 20 s")
             time.sleep(0.0005)
-        answered_at, path = Runtime.answered
+        answered_at, path = runtime.answered
         if not path.endswith("/response"):
             raise SystemExit(f"{binary} reported an error: {path}")
         return (answered_at - started) * 1000
