@@ -306,13 +306,14 @@ impl ChatService {
             }
 
             // Never earlier than the newest message: transcript times follow commit order.
-            let now = iso8601(self.now());
+            let now = self.now();
+            let now_text = iso8601(now);
             let timestamp = match &session.last_message {
-                Some(last) if last.timestamp > now => last.timestamp.clone(),
-                _ => now,
+                Some(last) if last.timestamp > now_text => last.timestamp.clone(),
+                _ => now_text,
             };
             let message_id = MessageId::from_seq(session.last_seq).next();
-            let expires_at = self.expiry_from(self.now());
+            let expires_at = self.expiry_from(now);
             let pk = session_pk(session_id);
             let item = MessageItem {
                 pk: pk.clone(),
@@ -386,20 +387,13 @@ impl ChatService {
         after: Option<MessageId>,
     ) -> Result<PolledMessages, ChatError> {
         let token = self.presented_token(access)?;
-        let page = self
+        let mut page = self
             .store
             .read_after(&access.session_id, after, MessageFilter::SupportOnly)
             .await?;
-        let session = match page.session {
-            Some(session) => session,
-            // Only when more than 1 MB of messages is pending: one extra read.
-            None if page.truncated => self
-                .store
-                .get_session(&access.session_id)
-                .await?
-                .ok_or(ChatError::SessionNotFound)?,
-            None => return Err(ChatError::SessionNotFound),
-        };
+        let session = self
+            .session_of_page(&access.session_id, page.session.take(), page.truncated)
+            .await?;
         if let Some(token) = token {
             authorize_client(&session, token)?;
         }
@@ -413,6 +407,25 @@ impl ChatService {
             session_status: session.status,
             has_more,
         })
+    }
+
+    /// The session a partition read returned; it sorts after every message, so it is missing
+    /// only when DynamoDB stopped at its 1 MB page first (then one extra read) or it does not exist.
+    async fn session_of_page(
+        &self,
+        session_id: &SessionId,
+        session: Option<SessionItem>,
+        truncated: bool,
+    ) -> Result<SessionItem, ChatError> {
+        match session {
+            Some(session) => Ok(session),
+            None if truncated => self
+                .store
+                .get_session(session_id)
+                .await?
+                .ok_or(ChatError::SessionNotFound),
+            None => Err(ChatError::SessionNotFound),
+        }
     }
 
     /// The client leaves: the session ends (status `ended`) and can then be rated.
@@ -627,19 +640,13 @@ impl ChatService {
         session_id: &SessionId,
         after: Option<MessageId>,
     ) -> Result<Transcript, ChatError> {
-        let page = self
+        let mut page = self
             .store
             .read_after(session_id, after, MessageFilter::All)
             .await?;
-        let session = match page.session {
-            Some(session) => session,
-            None if page.truncated => self
-                .store
-                .get_session(session_id)
-                .await?
-                .ok_or(ChatError::SessionNotFound)?,
-            None => return Err(ChatError::SessionNotFound),
-        };
+        let session = self
+            .session_of_page(session_id, page.session.take(), page.truncated)
+            .await?;
         if after.is_none() {
             let viewed = self.activity(
                 &admin.admin_id,
