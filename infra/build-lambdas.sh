@@ -20,15 +20,15 @@ done
 cargo lambda build --release --arm64 "${client[@]}"
 cargo lambda build --release --arm64 "${admin[@]}"
 
-.venv/bin/python - "$budget" <<'PY'
+.venv/bin/python - "$budget" "${CARGO_TARGET_DIR:-target}" <<'PY'
 import os, sys, zipfile
-budget = int(sys.argv[1])
+budget, target = int(sys.argv[1]), sys.argv[2]
 over = []
 print("| function | binary (bytes) | zipped (bytes) |")
 print("|---|---:|---:|")
 for name in sorted(os.listdir("functions")):
-    binary = f"target/lambda/{name}/bootstrap"
-    archive = f"target/lambda/{name}.zip"
+    binary = f"{target}/lambda/{name}/bootstrap"
+    archive = f"{target}/lambda/{name}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         info = zipfile.ZipInfo("bootstrap")
         info.external_attr = 0o755 << 16

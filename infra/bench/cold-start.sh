@@ -23,4 +23,4 @@ boto3.client("dynamodb").create_table(
     AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("PK", "SK")],
     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}])
 PY
-.venv/bin/python infra/bench/cold_start.py target/release hello-lambda $functions
+.venv/bin/python infra/bench/cold_start.py "${CARGO_TARGET_DIR:-target}/release" hello-lambda $functions

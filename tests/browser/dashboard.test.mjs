@@ -34,7 +34,8 @@ async function startStack() {
   const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-test',
     LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password };
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  const child = spawn(join(root, 'target', 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
