@@ -46,17 +46,68 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
         "a retried send = 1 request"
     );
 
-    app.agent_replies(&agent, &session.session_id, "hello")
+    let last_own = app.user_says(&session, "anyone there?").await;
+    app.requests.take();
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&last_own))
+        .await;
+    assert!(polled.data()["messages"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("Query", 1)]),
+        "an empty poll (the common case) = 1 Query, session state included"
+    );
+
+    let reply = app
+        .agent_replies(&agent, &session.session_id, "hello")
         .await;
     app.requests.take();
     let polled = app
-        .poll(&session.session_id, Some(&session.token), None)
+        .poll(&session.session_id, Some(&session.token), Some(&last_own))
         .await;
     assert_eq!(polled.data()["messages"].as_array().unwrap().len(), 1);
     assert_eq!(
         app.requests.take(),
+        counts(&[("Query", 1), ("UpdateItem", 1)]),
+        "a poll that returns replies = 1 Query + 1 write recording how far it got"
+    );
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&reply))
+        .await;
+    assert!(polled.data()["messages"].as_array().unwrap().is_empty());
+    assert_eq!(app.requests.take(), counts(&[("Query", 1)]));
+
+    // The shipped app's cursor jumps past a reply it never polled: one more Query, once.
+    app.agent_replies(&agent, &session.session_id, "still there?")
+        .await;
+    let own = app.user_says(&session, "yes!").await;
+    app.requests.take();
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&own))
+        .await;
+    assert_eq!(polled.data()["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("Query", 2), ("UpdateItem", 1)]),
+        "catch-up poll = 2 Queries + 1 write"
+    );
+    let caught_up = polled.data()["messages"][0]["messageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.poll(&session.session_id, Some(&session.token), Some(&caught_up))
+        .await
+        .data();
+    assert_eq!(app.requests.take(), counts(&[("Query", 1)]));
+    let own = app.user_says(&session, "thanks").await;
+    app.requests.take();
+    app.poll(&session.session_id, Some(&session.token), Some(&own))
+        .await
+        .data();
+    assert_eq!(
+        app.requests.take(),
         counts(&[("Query", 1)]),
-        "poll = 1 Query, session state included"
+        "after the customer's own message, nothing undelivered: 1 Query"
     );
 
     app.leave(&session).await.data();

@@ -98,7 +98,8 @@ test('an agent signs in, answers a waiting customer and ends the chat', { timeou
   });
   page.on('pageerror', (error) => problems.push(error.message));
 
-  await page.goto(`${base}/admin`);
+  // The deployed URL form: the stage is the first path segment (`DashboardUrl` ends in /v1/admin).
+  await page.goto(`${base}/v1/admin`);
 
   // A wrong password is refused with a clear message.
   await page.getByLabel('Email').fill(AGENT.email);
@@ -160,6 +161,26 @@ test('an agent signs in, answers a waiting customer and ends the chat', { timeou
   await page.locator('#chat-status', { hasText: 'Rating: 5 of 5' }).waitFor({ timeout: 10_000 });
 
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
+  // The page, its assets and every API call stayed under the prefix it was served from.
+  const outside = requests.filter((url) => !url.startsWith(`${base}/v1/`) && !url.startsWith('data:'));
+  assert.deepEqual(outside, [], 'every request stays under /v1/');
+  assert.ok(requests.some((url) => url.startsWith(`${base}/v1/admin/app.js?v=`)));
+  assert.ok(requests.some((url) => url.startsWith(`${base}/v1/api/admin/chat/active-sessions`)));
+  await page.close();
+});
+
+test('the dashboard also works at the root, as behind a custom domain', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const requests = [];
+  page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+  await page.goto(`${base}/admin`);
+  await page.getByLabel('Email').fill(AGENT.email);
+  await page.getByLabel('Password').fill(AGENT.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#sessions-heading').waitFor();
+  assert.ok(requests.includes('/admin/app.css'), requests.join(', '));
+  assert.ok(requests.includes('/api/admin/auth/login'), requests.join(', '));
+  assert.deepEqual(requests.filter((path) => path.startsWith('/v1/')), [], 'nothing under the stage path');
   await page.close();
 });
 

@@ -6,6 +6,9 @@ const AUTH_KEY = 'supportChat.auth';
 const SESSIONS_EVERY_MS = 5000;
 const CHAT_EVERY_MS = 2000;
 const LOGIN_PATH = '/api/admin/auth/login';
+// Where the API is mounted as this page was reached: '/v1' on the execute-api URL, '' behind a
+// custom domain. The server writes it into the page; every API call starts with it.
+const BASE_PATH = document.querySelector('meta[name="api-base"]')?.content ?? '';
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,7 +37,7 @@ async function api(method, path, body) {
   if (state.auth) headers.Authorization = `Bearer ${state.auth.token}`;
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(BASE_PATH + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError('NETWORK', 'Cannot reach the server. Check your connection.', 0);
   }

@@ -1,5 +1,8 @@
 //! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Three static files
 //! compiled into the binary, so one `sam deploy` ships the page with the API it calls.
+//!
+//! The page works wherever the API is mounted (`/v1` on the execute-api URL, the root of a
+//! custom domain): every URL it names starts with the base path of the request that loaded it.
 
 use chat_core::http::{error_response, request};
 use chat_core::{App, Endpoint};
@@ -36,8 +39,15 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 static INDEX: LazyLock<String> =
     LazyLock::new(|| INDEX_HTML.replace("{{ASSET_VERSION}}", &VERSION));
 
+/// The page for a caller who reached the API at `base_path` (already checked URL-safe).
+fn index_page(base_path: &str) -> String {
+    INDEX.replace("{{BASE_PATH}}", base_path)
+}
+
 struct Asset {
     body: &'static str,
+    /// The page itself: its asset and API URLs are completed per request.
+    is_page: bool,
     content_type: &'static str,
     cache_control: &'static str,
 }
@@ -48,16 +58,19 @@ fn asset(name: Option<&str>) -> Option<Asset> {
     match name {
         None | Some("" | "index.html") => Some(Asset {
             body: INDEX.as_str(),
+            is_page: true,
             content_type: "text/html; charset=utf-8",
             cache_control: "no-cache",
         }),
         Some("app.js") => Some(Asset {
             body: APP_JS,
+            is_page: false,
             content_type: "text/javascript; charset=utf-8",
             cache_control: immutable,
         }),
         Some("app.css") => Some(Asset {
             body: APP_CSS,
+            is_page: false,
             content_type: "text/css; charset=utf-8",
             cache_control: immutable,
         }),
@@ -67,6 +80,7 @@ fn asset(name: Option<&str>) -> Option<Asset> {
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let name = request::path_param(&request, "asset");
+    let base_path = request::public_base_path(&request);
     let Some(asset) = asset(name.as_deref()) else {
         return error_response(
             app.config(),
@@ -75,7 +89,12 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             "No such file",
         );
     };
-    let etag = format!("\"{}\"", *VERSION);
+    // The page differs by base path, so its validator does too.
+    let etag = if asset.is_page {
+        format!("\"{}-{}\"", *VERSION, short_hash(&base_path))
+    } else {
+        format!("\"{}\"", *VERSION)
+    };
     let unchanged = request
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -84,6 +103,8 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         let mut response = Response::new(Body::Empty);
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
+    } else if asset.is_page {
+        Response::new(Body::Text(index_page(&base_path)))
     } else {
         Response::new(Body::Text(asset.body.to_owned()))
     };
@@ -104,14 +125,24 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     response
 }
 
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text)[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_page_names_its_assets_by_version_and_has_no_inline_code() {
-        assert!(INDEX.contains(&format!("/admin/app.js?v={}", *VERSION)));
-        assert!(!INDEX.contains("{{"));
+        let page = index_page("/v1");
+        assert!(page.contains(&format!("\"/v1/admin/app.js?v={}\"", *VERSION)));
+        assert!(page.contains(&format!("\"/v1/admin/app.css?v={}\"", *VERSION)));
+        assert!(page.contains(r#"<meta name="api-base" content="/v1">"#));
+        assert!(!page.contains("{{"));
         assert!(
             !INDEX.contains("<script>"),
             "the CSP forbids inline scripts"

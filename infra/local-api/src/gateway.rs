@@ -28,8 +28,6 @@ use tokio::task::JoinHandle;
 
 /// API Gateway's own payload limit.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-/// The stage name `template.yaml` deploys.
-const STAGE: &str = "v1";
 
 #[derive(Debug, Error)]
 pub enum GatewayError {
@@ -117,6 +115,29 @@ fn decode(text: &str) -> String {
 pub struct Gateway {
     app: App,
     routes: Vec<CompiledRoute>,
+    /// The template's stage: every route is served under `/{stage}/...` (the execute-api URL)
+    /// and at `/...` (a custom domain mapped to the root), as deployed.
+    stage: String,
+}
+
+/// A request path split the way API Gateway sees it: the part the route matches, and the path
+/// as the caller called it (the request context's `path`).
+#[derive(Debug, PartialEq, Eq)]
+struct CalledPath<'a> {
+    route_path: &'a str,
+    called: &'a str,
+}
+
+fn split_stage<'a>(path: &'a str, stage: &str) -> CalledPath<'a> {
+    let route_path = path
+        .strip_prefix('/')
+        .and_then(|rest| rest.strip_prefix(stage))
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(path);
+    CalledPath {
+        route_path,
+        called: path,
+    }
 }
 
 pub struct RunningGateway {
@@ -158,7 +179,11 @@ impl Gateway {
                 Ok(CompiledRoute::compile(&route, endpoint))
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
-        Ok(Self { app, routes })
+        Ok(Self {
+            app,
+            routes,
+            stage: template.stage_name()?,
+        })
     }
 
     pub async fn bind(self, addr: SocketAddr) -> Result<RunningGateway, GatewayError> {
@@ -232,18 +257,22 @@ impl Gateway {
                 )
             }
         };
-        let path = parts.uri.path();
+        let path = split_stage(parts.uri.path(), &self.stage);
         let matched = self
             .routes
             .iter()
             .filter(|route| route.method == parts.method)
-            .find_map(|route| route.match_path(path).map(|params| (route, params)));
+            .find_map(|route| {
+                route
+                    .match_path(path.route_path)
+                    .map(|params| (route, params))
+            });
         let Some((route, path_params)) = matched else {
             // API Gateway answers an unknown route itself; template.yaml maps that to this.
             return self.gateway_error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such API route");
         };
 
-        let event = proxy_event(&parts, &body, route, path_params, peer);
+        let event = proxy_event(&parts, &body, route, path_params, peer, &path, &self.stage);
         let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(request) => request,
             Err(err) => {
@@ -276,6 +305,8 @@ fn proxy_event(
     route: &CompiledRoute,
     path_params: BTreeMap<String, String>,
     peer: SocketAddr,
+    path: &CalledPath<'_>,
+    stage: &str,
 ) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: Map<String, Value> = Map::new();
@@ -343,10 +374,9 @@ fn proxy_event(
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let path = parts.uri.path();
     json!({
         "resource": route.resource,
-        "path": path,
+        "path": path.route_path,
         "httpMethod": parts.method.as_str(),
         "headers": or_null(headers),
         "multiValueHeaders": or_null(multi_headers),
@@ -360,8 +390,8 @@ fn proxy_event(
             "resourceId": "local",
             "resourcePath": route.resource,
             "httpMethod": parts.method.as_str(),
-            "path": format!("/{STAGE}{path}"),
-            "stage": STAGE,
+            "path": path.called,
+            "stage": stage,
             "requestId": request_id,
             "extendedRequestId": request_id,
             "requestTimeEpoch": now_ms,
@@ -408,6 +438,20 @@ mod tests {
         assert!(poll.match_path("/api/chat/poll/").is_none());
         assert!(poll.match_path("/api/chat/poll/a/b").is_none());
         assert!(poll.match_path("/api/chat/poll").is_none());
+    }
+
+    #[test]
+    fn the_stage_prefix_is_optional_as_with_a_custom_domain() {
+        assert_eq!(
+            split_stage("/v1/api/chat/session", "v1"),
+            CalledPath {
+                route_path: "/api/chat/session",
+                called: "/v1/api/chat/session"
+            }
+        );
+        assert_eq!(split_stage("/admin", "v1").route_path, "/admin");
+        assert_eq!(split_stage("/v1admin", "v1").route_path, "/v1admin");
+        assert_eq!(split_stage("/v1", "v1").route_path, "/v1");
     }
 
     #[test]

@@ -73,10 +73,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gateway = Gateway::new(app, &template, &registry::endpoints())?
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await?;
-    println!("Support chat API: {}  (table {table})", gateway.url());
+    let stage = template.stage_name()?;
+    println!(
+        "Support chat API: {}/{stage}  (table {table})",
+        gateway.url()
+    );
+    println!(
+        "  every route also answers without /{stage}, as behind a custom domain: {}",
+        gateway.url()
+    );
     for route in template.routes()? {
-        println!("  {:<6} {}{}", route.method, gateway.url(), route.path);
+        println!(
+            "  {:<6} {}/{stage}{}",
+            route.method,
+            gateway.url(),
+            route.path
+        );
     }
+    println!("Dashboard: {}/{stage}/admin", gateway.url());
     println!("Admin sign-in: {admin_email}");
     if generated {
         println!("Admin password: {admin_password}  (set LOCAL_ADMIN_PASSWORD to choose one)");

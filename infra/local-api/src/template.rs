@@ -126,6 +126,25 @@ impl Template {
         Ok(routes)
     }
 
+    /// The stage the API is deployed to (`StageName` of its one `AWS::Serverless::Api`): the
+    /// first path segment of the execute-api URL.
+    pub fn stage_name(&self) -> Result<String, TemplateError> {
+        let mut apis = self.resources_of_type("AWS::Serverless::Api")?;
+        let (name, api) = apis
+            .next()
+            .ok_or_else(|| shape("no AWS::Serverless::Api"))?;
+        if apis.next().is_some() {
+            return Err(shape(
+                "more than one AWS::Serverless::Api; the design has one",
+            ));
+        }
+        api.get("Properties")
+            .and_then(|p| str_at(p, "StageName"))
+            .filter(|stage| !stage.is_empty() && !stage.contains('/'))
+            .map(str::to_owned)
+            .ok_or_else(|| shape(format!("{name} has no literal StageName")))
+    }
+
     fn table_properties(&self) -> Result<&Value, TemplateError> {
         let mut tables = self.resources_of_type("AWS::DynamoDB::Table")?;
         let (_, table) = tables

@@ -95,6 +95,21 @@ fn make_dev_serves_the_api_and_ctrl_c_stops_everything_it_started() {
         login.starts_with("HTTP/1.1 200"),
         "the seeded admin signs in: {login}"
     );
+    // As deployed: the execute-api URL carries the stage, a custom domain does not.
+    let staged = http_get(port, "/v1/api/health");
+    assert!(staged.starts_with("HTTP/1.1 200"), "{staged}");
+    let page = http_get(port, "/v1/admin");
+    assert!(
+        page.contains(r#"src="/v1/admin/app.js?v="#),
+        "the page names its script under the stage: {page}"
+    );
+    let page = http_get(port, "/admin");
+    assert!(
+        page.contains(r#"src="/admin/app.js?v="#),
+        "and at the root: {page}"
+    );
+    let elsewhere = http_get(port, "/v2/api/health");
+    assert!(elsewhere.starts_with("HTTP/1.1 404"), "{elsewhere}");
 
     interrupt_and_wait(&mut child);
     let deadline = Instant::now() + Duration::from_secs(10);

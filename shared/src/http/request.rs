@@ -81,3 +81,71 @@ pub async fn verified_admin(app: &App, request: &Request) -> Result<VerifiedAdmi
         .authenticate(authorization(request))
         .await?)
 }
+
+/// Where the API is mounted, as the caller sees it: `/v1` on the execute-api URL (the stage),
+/// `` behind a custom domain mapped to the root, `/chat` behind a base path mapping. API
+/// Gateway's request context has the path as called; the event's `path` is the route's part.
+/// Anything that builds a URL for the caller (the dashboard's assets and API calls) puts it first.
+pub fn public_base_path(request: &Request) -> String {
+    let called = match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV1(context)) => context.path.clone(),
+        _ => None,
+    };
+    let route_path = request.raw_http_path();
+    called
+        .as_deref()
+        .and_then(|called| called.strip_suffix(route_path))
+        .filter(|base| is_safe_base_path(base))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `""` or `/segment[/segment...]` of URL-safe characters: it is written into HTML and URLs.
+fn is_safe_base_path(base: &str) -> bool {
+    base.is_empty()
+        || (base.len() <= 128
+            && base.starts_with('/')
+            && base[1..].split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment != "."
+                    && segment != ".."
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            }))
+}
+
+#[cfg(test)]
+mod base_path_tests {
+    use super::*;
+
+    fn request(called: &str, route_path: &str) -> Request {
+        let event = serde_json::json!({
+            "resource": "/admin", "path": route_path, "httpMethod": "GET",
+            "headers": {}, "multiValueHeaders": {},
+            "requestContext": { "path": called, "stage": "v1", "httpMethod": "GET",
+                                "resourcePath": "/admin", "requestId": "r",
+                                "identity": { "sourceIp": "127.0.0.1" } },
+            "body": null, "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
+    }
+
+    #[test]
+    fn the_base_is_what_the_caller_called_minus_the_route() {
+        assert_eq!(public_base_path(&request("/v1/admin", "/admin")), "/v1");
+        assert_eq!(public_base_path(&request("/admin", "/admin")), "");
+        assert_eq!(
+            public_base_path(&request("/chat/v1/admin/app.js", "/admin/app.js")),
+            "/chat/v1"
+        );
+    }
+
+    #[test]
+    fn anything_odd_falls_back_to_the_root() {
+        assert_eq!(public_base_path(&request("/other", "/admin")), "");
+        assert_eq!(public_base_path(&request("/a\"b/admin", "/admin")), "");
+        assert_eq!(public_base_path(&request("/../admin", "/admin")), "");
+        assert_eq!(public_base_path(&request("//admin", "/admin")), "");
+    }
+}

@@ -76,6 +76,18 @@ pub struct SessionItem {
     pub token_hash: String,
     /// Sequence number of the newest message; every send is conditioned on it.
     pub last_seq: u64,
+    /// How many support messages the session has (the support send's transaction adds one).
+    #[serde(default)]
+    pub support_count: u64,
+    /// What client polls have delivered (see [`DeliveryMarker`]).
+    #[serde(default)]
+    pub delivered_support_seq: u64,
+    #[serde(default)]
+    pub delivered_support_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_cursor: Option<u64>,
+    #[serde(default)]
+    pub delivery_from: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<MessagePreview>,
     /// When the oldest user message not yet answered by support was sent.
@@ -95,6 +107,31 @@ pub struct SessionItem {
     /// Epoch seconds; DynamoDB's TTL deletes the item after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+}
+
+/// How far client polls have delivered a session's support messages (kept on the session
+/// item). Written only by a poll that returns support messages, conditioned on what it read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryMarker {
+    /// The newest support message a poll has returned (0: none yet).
+    pub seq: u64,
+    /// How many support messages are at or before it.
+    pub count: u64,
+    /// The cursor of the poll that moved the marker last, and where that poll started: a poll
+    /// with the same cursor is that poll again (its answer was lost) and gets the same messages.
+    pub poll_cursor: Option<u64>,
+    pub poll_start: u64,
+}
+
+impl SessionItem {
+    pub fn delivery(&self) -> DeliveryMarker {
+        DeliveryMarker {
+            seq: self.delivered_support_seq,
+            count: self.delivered_support_count,
+            poll_cursor: self.delivery_cursor,
+            poll_start: self.delivery_from,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

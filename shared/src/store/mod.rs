@@ -292,7 +292,10 @@ impl ChatStore {
                 "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now)"
             }
-            Sender::Admin => "SET lastSeq = :next, lastMessage = :preview REMOVE waitingSince",
+            Sender::Admin => {
+                "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
+                 REMOVE waitingSince"
+            }
         };
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -305,8 +308,11 @@ impl ChatStore {
             .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
             .expression_attribute_values(":preview", serde_dynamo::to_attribute_value(&preview)?)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if message.sender == Sender::User {
-            update = update.expression_attribute_values(":now", s(message.timestamp.clone()));
+        match message.sender {
+            Sender::User => {
+                update = update.expression_attribute_values(":now", s(message.timestamp.clone()))
+            }
+            Sender::Admin => update = update.expression_attribute_values(":one", n(1)),
         }
         let mut writes = vec![
             TransactWriteItem::builder()
@@ -381,13 +387,41 @@ impl ChatStore {
         filter: MessageFilter,
     ) -> Result<PartitionPage, StoreError> {
         let lower_bound = after.map_or_else(|| MESSAGE_SK_START.to_owned(), message_sk);
-        let mut query = self
+        let query = self
             .client
             .query()
-            .table_name(&self.table)
             .key_condition_expression("PK = :pk AND SK > :after")
+            .expression_attribute_values(":after", s(lower_bound));
+        self.read_partition(query, session, filter).await
+    }
+
+    /// The support messages numbered `from..=to`, oldest first, from one strongly consistent
+    /// Query: the ones a client's cursor moved past before a poll returned them.
+    pub async fn read_support_range(
+        &self,
+        session: &SessionId,
+        from: MessageId,
+        to: MessageId,
+    ) -> Result<PartitionPage, StoreError> {
+        let query = self
+            .client
+            .query()
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":from", s(message_sk(from)))
+            .expression_attribute_values(":to", s(message_sk(to)));
+        self.read_partition(query, session, MessageFilter::SupportOnly)
+            .await
+    }
+
+    async fn read_partition(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        session: &SessionId,
+        filter: MessageFilter,
+    ) -> Result<PartitionPage, StoreError> {
+        let mut query = query
+            .table_name(&self.table)
             .expression_attribute_values(":pk", s(session_pk(session)))
-            .expression_attribute_values(":after", s(lower_bound))
             .consistent_read(true);
         if filter == MessageFilter::SupportOnly {
             // Filters are applied after the read: the user's own messages still cost read
@@ -414,6 +448,43 @@ impl ChatStore {
             }
         }
         Ok(page)
+    }
+
+    /// Moves the session's delivery marker from the one a poll read to the one it reached, in
+    /// one conditional write. False when another poll moved it first (or the session is gone).
+    pub async fn record_delivery(
+        &self,
+        session: &SessionId,
+        seen: &DeliveryMarker,
+        reached: &DeliveryMarker,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(session)))
+            .update_expression(
+                "SET deliveredSupportSeq = :seq, deliveredSupportCount = :count, \
+                 deliveryFrom = :from, deliveryCursor = :cursor",
+            )
+            .expression_attribute_values(":seq", n(reached.seq))
+            .expression_attribute_values(":count", n(reached.count))
+            .expression_attribute_values(":from", n(reached.poll_start))
+            .expression_attribute_values(
+                ":cursor",
+                reached.poll_cursor.map_or(AttributeValue::Null(true), n),
+            );
+        // Sessions start with the marker at 0 but may lack the attribute; both mean "none yet".
+        let condition = if seen.seq == 0 {
+            "attribute_exists(PK) AND \
+             (attribute_not_exists(deliveredSupportSeq) OR deliveredSupportSeq = :seen)"
+        } else {
+            "attribute_exists(PK) AND deliveredSupportSeq = :seen"
+        };
+        request = request
+            .condition_expression(condition)
+            .expression_attribute_values(":seen", n(seen.seq));
+        written(request.send().await)
     }
 
     /// Ends an active session in one conditional write: it leaves the active index and gets

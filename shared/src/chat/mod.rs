@@ -1,6 +1,8 @@
 //! The business rules: clients start sessions and talk in them; support answers active
 //! sessions only; every state change is one conditional write or one transaction.
 
+pub mod delivery;
+
 use crate::admin_auth::VerifiedAdmin;
 use crate::clock::{iso8601, parse_iso8601, Clock};
 use crate::config::Config;
@@ -224,6 +226,11 @@ impl ChatService {
             start_time: start_time.clone(),
             token_hash: token.hash().as_str().to_owned(),
             last_seq: 0,
+            support_count: 0,
+            delivered_support_seq: 0,
+            delivered_support_count: 0,
+            delivery_cursor: None,
+            delivery_from: 0,
             last_message: None,
             waiting_since: None,
             end_time: None,
@@ -379,30 +386,67 @@ impl ChatService {
         Err(ChatError::Contention)
     }
 
-    /// What the client poll returns: support messages after the cursor (oldest first, at most
-    /// [`POLL_LIMIT`]) and the session state, read with one Query.
+    /// What the client poll returns: the support messages no poll has delivered yet (oldest
+    /// first, at most [`POLL_LIMIT`]) and the session state. One Query from the cursor in the
+    /// common case; a second only when undelivered replies sort before the cursor (the shipped
+    /// app's cursor habit, see [`delivery`]). A poll that returns replies records how far it got.
     pub async fn poll_support_messages(
         &self,
         access: &ClientAccess,
         after: Option<MessageId>,
     ) -> Result<PolledMessages, ChatError> {
         let token = self.presented_token(access)?;
+        let session_id = &access.session_id;
         let mut page = self
             .store
-            .read_after(&access.session_id, after, MessageFilter::SupportOnly)
+            .read_after(session_id, after, MessageFilter::SupportOnly)
             .await?;
         let session = self
-            .session_of_page(&access.session_id, page.session.take(), page.truncated)
+            .session_of_page(session_id, page.session.take(), page.truncated)
             .await?;
         if let Some(token) = token {
             authorize_client(&session, token)?;
         }
-        let mut messages: Vec<WireMessage> =
-            page.messages.into_iter().map(WireMessage::from).collect();
-        let has_more = page.truncated || messages.len() > POLL_LIMIT;
+        let plan = delivery::plan_poll(
+            after.map(MessageId::seq),
+            &session,
+            page.messages.len(),
+            !page.truncated,
+        );
+        let (mut messages, mut has_more) = (page.messages, page.truncated);
+        if plan.catch_up {
+            let earlier = self
+                .store
+                .read_support_range(
+                    session_id,
+                    MessageId::from_seq(plan.start + 1),
+                    MessageId::from_seq(plan.cursor),
+                )
+                .await?;
+            // A cut-short catch-up must not be followed by later messages: that would leave a gap.
+            if earlier.truncated {
+                (messages, has_more) = (earlier.messages, true);
+            } else {
+                messages.splice(0..0, earlier.messages);
+            }
+        }
+        messages.retain(|m| message_seq(m) > plan.start);
+        has_more |= messages.len() > POLL_LIMIT;
         messages.truncate(POLL_LIMIT);
+        let returned: Vec<u64> = messages.iter().map(message_seq).collect();
+        if let Some(reached) = delivery::reached(&plan, &session, &returned) {
+            let recorded = self
+                .store
+                .record_delivery(session_id, &session.delivery(), &reached)
+                .await?;
+            if !recorded {
+                // Another poll of this session delivered meanwhile (two polls overlapping):
+                // these messages are its to deliver; the next poll continues after them.
+                (messages, has_more) = (Vec::new(), true);
+            }
+        }
         Ok(PolledMessages {
-            messages,
+            messages: messages.into_iter().map(WireMessage::from).collect(),
             session_ended: !session.status.is_active(),
             session_status: session.status,
             has_more,
@@ -749,6 +793,11 @@ impl ChatService {
             next_cursor: page.next.map(|c| c.as_str().to_owned()),
         })
     }
+}
+
+/// A stored message's number in its session (its id is written from it, so it always parses).
+fn message_seq(message: &MessageItem) -> u64 {
+    MessageId::parse(&message.message_id).map_or(0, MessageId::seq)
 }
 
 fn authorize_client(session: &SessionItem, token: &ClientToken) -> Result<(), ChatError> {
