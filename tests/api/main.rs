@@ -8,3 +8,4 @@ mod client_flow;
 mod concurrency;
 mod consistency;
 mod request_counts;
+mod secret_rotation;
