@@ -369,8 +369,8 @@ def header_values(node, path=""):
 
 def check_no_empty_headers(report: Report, tag: str, cfn: dict, resolver: Resolver) -> None:
     resolved = resolver.value({n: r for n, r in cfn["Resources"].items()})
-    empty = [p for p, v in header_values(resolved) if v in ("", "''", None)]
-    report.check(not empty, f"{tag} no header is set to an empty value", "; ".join(empty[:5]))
+    empty = [p for p, v in header_values(resolved) if not isinstance(v, str) or v in ("", "''")]
+    report.check(not empty, f"{tag} every header value is a non-empty string", "; ".join(empty[:5]))
     if not resolver.params.get("DashboardOrigin"):
         cors = [p for p, _ in header_values(resolved) if "Access-Control-Allow-Origin" in p]
         report.check(not cors, f"{tag} no CORS header while DashboardOrigin is empty", "; ".join(cors[:5]))

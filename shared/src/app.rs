@@ -60,18 +60,25 @@ impl App {
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         #[cfg(feature = "secrets-manager")]
-        if let (None, Ok(arn)) = (
+        let keys = match (
             &config.admin_jwt_secret,
             std::env::var("ADMIN_JWT_SECRET_ARN"),
         ) {
-            let source = crate::signing_keys::SecretsManagerSource::new(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-                arn,
-            );
-            let keys = SigningKeys::load(Arc::new(source), clock.clone()).await?;
-            return Ok(Self::with_signing_keys(client, config, clock, Some(keys)));
-        }
-        Ok(Self::new(client, config, clock))
+            (None, Ok(arn)) => {
+                let source = crate::signing_keys::SecretsManagerSource::new(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    arn,
+                );
+                Some(SigningKeys::load(Arc::new(source), clock.clone()).await?)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "secrets-manager"))]
+        let keys: Option<SigningKeys> = None;
+        Ok(match keys {
+            Some(keys) => Self::with_signing_keys(client, config, clock, Some(keys)),
+            None => Self::new(client, config, clock),
+        })
     }
 
     pub fn config(&self) -> &Config {
