@@ -413,11 +413,11 @@ mod tests {
         );
         assert_eq!(
             keys.verify::<Claims>(&before, &validation()).await,
-            Ok(claims_of(&before))
+            Ok(claims_of(&before, A))
         );
         assert_eq!(
             keys.verify::<Claims>(&after, &validation()).await,
-            Ok(claims_of(&after))
+            Ok(claims_of(&after, B))
         );
 
         // A second rotation retires A: its tokens are refused, B's still accepted.
@@ -430,12 +430,14 @@ mod tests {
         assert!(keys.verify::<Claims>(&after, &validation()).await.is_ok());
     }
 
-    fn claims_of(token: &str) -> Claims {
-        let mut lenient = validation();
-        lenient.insecure_disable_signature_validation();
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(b"unused"), &lenient)
-            .unwrap()
-            .claims
+    fn claims_of(token: &str, secret: &str) -> Claims {
+        jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(secret.as_bytes()),
+            &validation(),
+        )
+        .unwrap()
+        .claims
     }
 
     #[tokio::test]
