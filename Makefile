@@ -23,18 +23,21 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# template.yaml checked offline: CloudFormation lint and SAM's own validation.
+# template.yaml checked offline: CloudFormation lint, SAM's own validation, and what SAM's
+# translator makes of it for every samconfig.toml environment (infra/checks/template_checks.py).
 template-check:
 	.venv-tools/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 .venv-tools/bin/sam validate --lint
+	.venv-tools/bin/python infra/checks/template_checks.py
 
 # Every function built for Lambda (arm64, release profile), zipped, sizes checked (3 MB budget).
 build: setup
 	bash infra/build-lambdas.sh
 
 # What `sam build` does (it runs cargo-lambda per function); needs no Docker or AWS account.
+# SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method.
 sam-build: setup
-	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build --beta-features
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build
 
 # Cold start: process start to first answered invocation, per function, against a local
 # Lambda runtime API, next to a hello-world lambda_http binary.

@@ -5,12 +5,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The tests record every DynamoDB call each function makes (tests/lib.rs); checked below
+# against the functions' IAM policies.
+iam_calls="${CARGO_TARGET_DIR:-target}/iam-calls"
+rm -rf "$iam_calls"
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}
+.venv-tools/bin/python infra/checks/template_checks.py --iam-calls "$iam_calls" 2>&1 | tee -a "$log"
+iam_status=${PIPESTATUS[0]}
 bash tests/browser/run.sh 2>&1 | tee -a "$log"
 browser_status=${PIPESTATUS[0]}
 awk '/^test result:/ { passed += $4; failed += $6 }
      /^# pass /       { passed += $3 }
      /^# fail /       { failed += $3 }
+     /^template checks:/ { passed += $3; failed += $5 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
-[[ $cargo_status -eq 0 && $browser_status -eq 0 ]]
+[[ $cargo_status -eq 0 && $iam_status -eq 0 && $browser_status -eq 0 ]]

@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use chat_core::admin_accounts::AdminAccounts;
 use chat_core::config::Secret;
+use chat_core::iam_calls::{serving, IamCallRecorder};
 use chat_core::request_counter::RequestCounter;
+use chat_core::signing_keys::SigningKeys;
 use chat_core::{App, Config, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
@@ -14,6 +16,8 @@ use local_api::{registry, DynamoDbServer, Gateway, RunningGateway, Template};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// One DynamoDB-compatible server for the whole test binary (or the one
@@ -31,6 +35,25 @@ fn dynamodb_endpoint() -> String {
     }
 }
 
+/// Every DynamoDB call a function makes during this test binary's run, as IAM actions, in
+/// `<target dir>/iam-calls/` (or `$IAM_CALLS_DIR`): `infra/run-tests.sh` checks them against
+/// the functions' policies in template.yaml once all tests ran.
+fn iam_call_recorder() -> IamCallRecorder {
+    static RECORDER: OnceLock<IamCallRecorder> = OnceLock::new();
+    RECORDER
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            // <target>/<profile>/deps/<binary>
+            let dir = std::env::var_os("IAM_CALLS_DIR")
+                .map(PathBuf::from)
+                .or_else(|| exe.ancestors().nth(3).map(|t| t.join("iam-calls")))
+                .expect("a directory for the IAM call record");
+            let stem = exe.file_stem().unwrap_or_default().to_string_lossy();
+            IamCallRecorder::writing_to(dir.join(format!("{stem}-{}.json", std::process::id())))
+        })
+        .clone()
+}
+
 /// A DynamoDB client for the local server, counting every request it sends.
 pub fn dynamodb_client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
@@ -41,8 +64,27 @@ pub fn dynamodb_client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
             "test", "test", None, None, "tests",
         ))
         .interceptor(counter.clone())
+        .interceptor(iam_call_recorder())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A Secrets Manager client for the local server (moto serves that API too).
+pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// A name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", unique_suffix())
 }
 
 /// The admin token signing secret the test apps use (so tests can forge tokens with it).
@@ -127,6 +169,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_table(&table);
     config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
     configure(&mut config);
+    let keys = config.admin_jwt_secret.as_ref().map(|secret| {
+        SigningKeys::fixed(secret.expose().as_bytes(), Arc::new(SystemClock)).expect("test secret")
+    });
+    spawn(config, keys).await
+}
+
+/// Like [`spawn_app`], with admin tokens signed by `keys` (e.g. read from Secrets Manager).
+pub async fn spawn_app_with_signing_keys(keys: SigningKeys) -> TestApp {
+    let table = format!("chat-test-{}", unique_suffix());
+    spawn(Config::for_table(&table), Some(keys)).await
+}
+
+async fn spawn(config: Config, keys: Option<SigningKeys>) -> TestApp {
+    let table = config.table_name.clone();
     let requests = RequestCounter::default();
     let dynamodb = dynamodb_client(&requests);
     let inspector = dynamodb_client(&RequestCounter::default());
@@ -135,7 +191,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .ensure_table(&inspector, &table)
         .await
         .expect("create table");
-    let app = App::new(dynamodb.clone(), config, Arc::new(SystemClock));
+    warm_up_every_function_once(&config).await;
+    let app = App::with_signing_keys(dynamodb.clone(), config, Arc::new(SystemClock), keys);
     let chat = app.chat.clone();
     let gateway = Gateway::new(app, &template, &registry::endpoints())
         .expect("every route has a handler")
@@ -150,6 +207,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         requests,
         http: HttpClient::builder(TokioExecutor::new()).build_http(),
         _gateway: gateway,
+    }
+}
+
+/// Each function's cold-start init (its warm-up read), once per test binary, on an app of its
+/// own so that no test's request count sees it.
+async fn warm_up_every_function_once(config: &Config) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let app = App::new(
+        dynamodb_client(&RequestCounter::default()),
+        config.clone(),
+        Arc::new(SystemClock),
+    );
+    for endpoint in registry::endpoints() {
+        serving(endpoint.name, endpoint.warm_up(&app)).await;
     }
 }
 

@@ -2,12 +2,13 @@
 
 use crate::clock::{iso8601, Clock};
 use crate::ids::random_bytes;
+use crate::signing_keys::SigningKeys;
 use crate::store::items::AdminItem;
 use crate::store::{ChatStore, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -119,8 +120,7 @@ pub struct LoginResult {
 }
 
 pub struct AdminAuth {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: SigningKeys,
     validation: Validation,
     token_ttl: Duration,
     store: ChatStore,
@@ -135,23 +135,32 @@ impl AdminAuth {
         store: ChatStore,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AdminAuthError> {
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(AdminAuthError::NotConfigured);
-        }
+        let keys =
+            SigningKeys::fixed(secret, clock.clone()).map_err(|_| AdminAuthError::NotConfigured)?;
+        Ok(Self::with_signing_keys(keys, token_ttl, store, clock))
+    }
+
+    /// With a secret that rotates (`signing_keys`): signs with the current one, accepts the
+    /// previous one too.
+    pub fn with_signing_keys(
+        keys: SigningKeys,
+        token_ttl: Duration,
+        store: ChatStore,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         // Only HS256, whatever the token's header claims: no `none`, no algorithm confusion.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
         validation.leeway = 5;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Self {
+            keys,
             validation,
             token_ttl,
             store,
             clock,
             cache: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// Email and password to a signed token. Unknown email, wrong password and deactivated
@@ -177,7 +186,10 @@ impl AdminAuth {
             exp: expires.timestamp(),
             iss: ISSUER.to_owned(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = self
+            .keys
+            .sign(&Header::new(Algorithm::HS256), &claims)
+            .await
             .map_err(|_| AdminAuthError::NotConfigured)?;
         Ok(LoginResult {
             token,
@@ -198,9 +210,11 @@ impl AdminAuth {
             })
             .filter(|token| !token.is_empty())
             .ok_or(AdminAuthError::NoToken)?;
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AdminAuthError::AuthFailed)?
-            .claims;
+        let claims = self
+            .keys
+            .verify::<Claims>(token, &self.validation)
+            .await
+            .map_err(|_| AdminAuthError::AuthFailed)?;
         if claims.admin_id != claims.sub {
             return Err(AdminAuthError::AuthFailed);
         }

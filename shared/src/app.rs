@@ -4,6 +4,7 @@ use crate::admin_auth::{AdminAuth, AdminAuthError};
 use crate::chat::ChatService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::signing_keys::SigningKeys;
 use crate::store::ChatStore;
 use lambda_http::{service_fn, Body, Request, Response};
 use std::future::Future;
@@ -16,17 +17,26 @@ pub struct App {
 }
 
 impl App {
+    /// Admin tokens signed with `config.admin_jwt_secret`, a secret that never changes.
     pub fn new(client: aws_sdk_dynamodb::Client, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let keys = config
+            .admin_jwt_secret
+            .as_ref()
+            .and_then(|secret| SigningKeys::fixed(secret.expose().as_bytes(), clock.clone()).ok());
+        Self::with_signing_keys(client, config, clock, keys)
+    }
+
+    /// Admin tokens signed with `keys` (a secret that rotates); none: admin sign-in refused.
+    pub fn with_signing_keys(
+        client: aws_sdk_dynamodb::Client,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        keys: Option<SigningKeys>,
+    ) -> Self {
         let store = ChatStore::new(client, config.table_name.clone());
-        let admin_auth = config.admin_jwt_secret.as_ref().and_then(|secret| {
+        let admin_auth = keys.map(|keys| {
             let ttl = chrono::Duration::hours(i64::from(config.admin_token_ttl_hours));
-            AdminAuth::new(
-                secret.expose().as_bytes(),
-                ttl,
-                store.clone(),
-                clock.clone(),
-            )
-            .ok()
+            AdminAuth::with_signing_keys(keys, ttl, store.clone(), clock.clone())
         });
         Self {
             chat: ChatService::new(store, clock, config),
@@ -42,52 +52,38 @@ impl App {
     }
 
     /// Configuration from the environment; the DynamoDB client from the standard AWS chain
-    /// (so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
+    /// (so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server). Admin functions read the
+    /// signing secret named by `ADMIN_JWT_SECRET_ARN` now, and again every few minutes.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        #[cfg(feature = "secrets-manager")]
-        let config = Config {
-            admin_jwt_secret: match config.admin_jwt_secret {
-                Some(secret) => Some(secret),
-                None => admin_secret_from_secrets_manager(&sdk).await?,
-            },
-            ..config
-        };
         let client = aws_sdk_dynamodb::Client::new(&sdk);
-        Ok(Self::new(client, config, Arc::new(SystemClock)))
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        #[cfg(feature = "secrets-manager")]
+        let keys = match (
+            &config.admin_jwt_secret,
+            std::env::var("ADMIN_JWT_SECRET_ARN"),
+        ) {
+            (None, Ok(arn)) => {
+                let source = crate::signing_keys::SecretsManagerSource::new(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    arn,
+                );
+                Some(SigningKeys::load(Arc::new(source), clock.clone()).await?)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "secrets-manager"))]
+        let keys: Option<SigningKeys> = None;
+        Ok(match keys {
+            Some(keys) => Self::with_signing_keys(client, config, clock, Some(keys)),
+            None => Self::new(client, config, clock),
+        })
     }
 
     pub fn config(&self) -> &Config {
         self.chat.config()
     }
-}
-
-/// The signing secret named by `ADMIN_JWT_SECRET_ARN`, read once per cold start.
-#[cfg(feature = "secrets-manager")]
-async fn admin_secret_from_secrets_manager(
-    sdk: &aws_config::SdkConfig,
-) -> Result<Option<crate::config::Secret>, lambda_http::Error> {
-    let Ok(arn) = std::env::var("ADMIN_JWT_SECRET_ARN") else {
-        return Ok(None);
-    };
-    let secret = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot read the admin signing secret {arn}: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-            )
-        })?
-        .secret_string
-        .ok_or("the admin signing secret has no string value")?;
-    if secret.len() < crate::admin_auth::MIN_SECRET_BYTES {
-        return Err("the admin signing secret is shorter than 32 bytes".into());
-    }
-    Ok(Some(crate::config::Secret::new(secret)))
 }
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
@@ -102,17 +98,26 @@ pub struct Endpoint {
     pub uses_dynamodb: bool,
 }
 
+impl Endpoint {
+    /// The function's init after the [`App`] is built: one read of the `HEALTH` item opens the
+    /// TLS connection to DynamoDB now instead of in the first request. The local stack runs it
+    /// too, so the tests see (and the IAM check allows) this read for every function.
+    pub async fn warm_up(&self, app: &App) {
+        if !self.uses_dynamodb {
+            return; // static files: nothing to warm up
+        }
+        if let Err(err) = app.chat.check_health().await {
+            tracing::warn!(error = %err, "DynamoDB did not answer the warm-up read");
+        }
+    }
+}
+
 /// The whole `main` of a function binary.
 pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     // Lives for the whole process; leaking it lets every invocation borrow it.
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    // Open the TLS connection to DynamoDB now, during init, instead of in the first request.
-    if !endpoint.uses_dynamodb {
-        // Nothing to warm up.
-    } else if let Err(err) = app.chat.check_health().await {
-        tracing::warn!(error = %err, "DynamoDB did not answer the warm-up read");
-    }
+    endpoint.warm_up(app).await;
     tracing::info!(endpoint = endpoint.name, "cold start complete");
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, lambda_http::Error>((endpoint.handler)(app, request).await)

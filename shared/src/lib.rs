@@ -12,9 +12,11 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod iam_calls;
 pub mod ids;
 pub mod model;
 pub mod request_counter;
+pub mod signing_keys;
 pub mod store;
 pub mod telemetry;
 

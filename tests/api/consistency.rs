@@ -114,3 +114,22 @@ async fn the_local_table_is_the_one_the_template_deploys() {
         .unwrap();
     assert_eq!(ttl.attribute_name(), Some("expiresAt"));
 }
+
+#[tokio::test]
+async fn the_local_gateway_refuses_an_unknown_route_as_the_template_words_it() {
+    let text = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let template = doc["Resources"]["ChatApi"]["Properties"]["GatewayResponses"]
+        ["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+        .as_str()
+        .unwrap();
+    let app = spawn_app().await;
+    let response = app.get("/api/no/such/route", None).await;
+    let request_id = response.body["error"]["details"]["requestId"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!request_id.is_empty(), "{}", response.body);
+    let expected: serde_json::Value =
+        serde_json::from_str(&template.replace("$context.requestId", request_id)).unwrap();
+    assert_eq!((response.status, &response.body), (404, &expected));
+}

@@ -8,4 +8,5 @@ mod client_flow;
 mod concurrency;
 mod consistency;
 mod request_counts;
+mod secret_rotation;
 mod shipped_app;

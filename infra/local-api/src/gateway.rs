@@ -7,7 +7,7 @@ use crate::template::{Route, Template, TemplateError};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use bytes::Bytes;
-use chat_core::http::error_response;
+use chat_core::http::gateway_error_response;
 use chat_core::{App, Endpoint};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -284,7 +284,9 @@ impl Gateway {
                 );
             }
         };
-        let response = (route.endpoint.handler)(&self.app, lambda_request).await;
+        // Named, so that the DynamoDB requests it makes are attributed to its function.
+        let handler = (route.endpoint.handler)(&self.app, lambda_request);
+        let response = chat_core::iam_calls::serving(route.endpoint.name, handler).await;
         to_hyper(response)
     }
 
@@ -294,7 +296,13 @@ impl Gateway {
         code: &str,
         message: &str,
     ) -> hyper::Response<Full<Bytes>> {
-        to_hyper(error_response(self.app.config(), status, code, message))
+        to_hyper(gateway_error_response(
+            self.app.config(),
+            status,
+            code,
+            message,
+            &new_request_id(),
+        ))
     }
 }
 
@@ -362,10 +370,7 @@ fn proxy_event(
         Ok(text) => (Value::String(text.to_owned()), false),
         Err(_) => (Value::String(BASE64.encode(body)), true),
     };
-    let request_id: String = chat_core::ids::random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let request_id = new_request_id();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -401,6 +406,14 @@ fn proxy_event(
         "body": body,
         "isBase64Encoded": is_base64,
     })
+}
+
+/// What API Gateway's `$context.requestId` is: unique per request.
+fn new_request_id() -> String {
+    chat_core::ids::random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {

@@ -262,6 +262,20 @@ pub fn error_response(
     json_response(config, status, &body)
 }
 
+/// API Gateway's own refusal, as template.yaml's `GatewayResponses` word it: the envelope with
+/// the request id in `details`, so support can find the call in the access log.
+pub fn gateway_error_response(
+    config: &Config,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> Response<Body> {
+    let details = serde_json::json!({ "requestId": request_id });
+    let (status, body) = failure_body(status, code, message.to_owned(), details);
+    json_response(config, status, &body)
+}
+
 fn json_response(config: &Config, status: StatusCode, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = status;

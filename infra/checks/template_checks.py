@@ -1,0 +1,569 @@
+"""What `sam deploy` will create, checked offline.
+
+template.yaml is translated with SAM's own translator (samtranslator, shipped with the SAM CLI
+in .venv-tools) once per samconfig.toml environment, with that environment's
+parameter_overrides, and the CloudFormation that comes out is checked: one API stage, every
+function behind an alias with a gradual, alarm-guarded deployment, tracing, access logs, the
+table's deletion policy, alarms that reach someone in prod, no empty header values.
+
+With --iam-calls DIR it also checks the DynamoDB calls the test suite recorded per function
+(tests/lib.rs writes them to DIR) against each function's translated IAM policy: any call the
+policy does not allow fails, and so does a function that may use DynamoDB but was never seen
+calling it (a coverage gap).
+
+Usage: template_checks.py [--iam-calls DIR]
+Prints one line per check and, last, `template checks: N passed, M failed`; exits 1 on a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fnmatch
+import json
+import logging
+import re
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+
+import boto3
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PARTITION = "aws"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok: bool, what: str, detail: str = "") -> bool:
+        if ok:
+            self.passed += 1
+            print(f"ok   {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL {what}{': ' + detail if detail else ''}")
+        return ok
+
+    def note(self, what: str) -> None:
+        print(f"note {what}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: samconfig environments and the translated template
+
+
+def samconfig_environments(samconfig: dict) -> dict[str, dict]:
+    return {name: body for name, body in samconfig.items() if isinstance(body, dict)}
+
+
+def parameter_overrides(env: dict) -> dict[str, str]:
+    text = env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    if isinstance(text, list):
+        text = " ".join(text)
+    params = {}
+    for pair in shlex.split(text):
+        key, _, value = pair.partition("=")
+        params[key] = value
+    return params
+
+
+def translate(template: dict, params: dict[str, str]) -> dict:
+    # A session only to name the region; nothing is sent to AWS.
+    session = boto3.session.Session(region_name=REGION)
+    translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session)
+    # What `sam deploy` translates: the template after packaging, code in S3.
+    packaged = copy.deepcopy(template)
+    for resource in packaged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            name = Path(resource["Properties"]["CodeUri"]).name
+            resource["Properties"]["CodeUri"] = f"s3://deploy-bucket/{name}.zip"
+    values = dict(params)
+    values.update({"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION})
+    return translator.translate(
+        sam_template=packaged,
+        parameter_values=values,
+        get_managed_policy_map=lambda: {},
+    )
+
+
+class Resolver:
+    """Enough of CloudFormation's intrinsic functions to evaluate conditions, Rules and the
+    ARNs in IAM policies, with made-up physical names."""
+
+    def __init__(self, cfn: dict, params: dict[str, str]):
+        self.cfn = cfn
+        self.params = {}
+        for name, spec in cfn.get("Parameters", {}).items():
+            default = spec.get("Default")
+            self.params[name] = params.get(name, "" if default is None else str(default))
+        self.params.update(
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": PARTITION,
+                "AWS::StackName": "stack",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::NoValue": None,
+            }
+        )
+        self.conditions: dict[str, bool] = {}
+        for name in cfn.get("Conditions", {}):
+            self.condition(name)
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.value(self.cfn["Conditions"][name]))
+        return self.conditions[name]
+
+    def ref(self, name: str):
+        if name in self.params:
+            return self.params[name]
+        resource = self.cfn["Resources"][name]
+        if resource["Type"] == "AWS::SecretsManager::Secret":
+            return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
+        return f"{name.lower()}-physical"
+
+    def get_att(self, name: str, attribute: str):
+        resource = self.cfn["Resources"][name]
+        if attribute == "Arn" and resource["Type"] == "AWS::DynamoDB::Table":
+            return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{self.ref(name)}"
+        return f"arn:{PARTITION}:{resource['Type'].split('::')[1].lower()}:{REGION}:{ACCOUNT}:{name}/{attribute}"
+
+    def sub(self, text: str, local: dict) -> str:
+        def one(match: re.Match) -> str:
+            key = match.group(1)
+            if key in local:
+                return str(self.value(local[key]))
+            if "." in key and key.split(".")[0] in self.cfn["Resources"]:
+                name, attribute = key.split(".", 1)
+                return str(self.get_att(name, attribute))
+            return str(self.ref(key))
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def value(self, node):
+        if isinstance(node, list):
+            return [self.value(v) for v in node if not _is_no_value(v)]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(name, attribute)
+            if key == "Fn::Sub":
+                text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                return self.sub(text, local)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.value(v)) for v in arg[1])
+            if key == "Fn::If":
+                return self.value(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::Equals":
+                return self.value(arg[0]) == self.value(arg[1])
+            if key == "Fn::Not":
+                return not self.value(arg[0])
+            if key == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.value(a) for a in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        # A value that resolves to AWS::NoValue removes its key, as in CloudFormation.
+        resolved = {k: self.value(v) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v is not None}
+
+
+def _is_no_value(node) -> bool:
+    return node == {"Ref": "AWS::NoValue"}
+
+
+def resources(cfn: dict, kind: str) -> dict[str, dict]:
+    return {n: r for n, r in cfn["Resources"].items() if r["Type"] == kind}
+
+
+def created(cfn: dict, resolver: Resolver, kind: str) -> dict[str, dict]:
+    """Resources of a type that this environment's parameters actually create."""
+    return {
+        n: r
+        for n, r in resources(cfn, kind).items()
+        if "Condition" not in r or resolver.condition(r["Condition"])
+    }
+
+
+def function_names(sam: dict) -> dict[str, str]:
+    """Logical id -> function name (its CodeUri folder), for every SAM function."""
+    return {
+        logical: Path(resource["Properties"]["CodeUri"]).name
+        for logical, resource in sam["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks, per environment
+
+
+def check_samconfig(report: Report, samconfig: dict) -> None:
+    def walk(node, path):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from walk(value, path + [key])
+            else:
+                yield path + [key], value
+
+    stale = [".".join(p) for p, _ in walk(samconfig, []) if p[-1] in ("cached", "beta_features")]
+    report.check(not stale, "samconfig.toml: no `cached` (stale builds) and no `beta_features`", ", ".join(stale))
+    for name, env in samconfig_environments(samconfig).items():
+        region = env.get("global", {}).get("parameters", {}).get("region")
+        report.check(bool(region), f"samconfig.toml [{name}]: region pinned", "no global.parameters.region")
+
+
+def check_environment(report: Report, env_name: str, sam: dict, params: dict[str, str]) -> dict:
+    tag = f"[{env_name}]"
+    cfn = translate(sam, params)
+    resolver = Resolver(cfn, params)
+
+    stages = resources(cfn, "AWS::ApiGateway::Stage")
+    # A Deployment with a StageName creates a stage of its own (SAM's hidden "Stage"), one
+    # with none of the Stage resource's throttling, logging or WAF.
+    hidden = [
+        f"{n} (StageName {d['Properties']['StageName']})"
+        for n, d in resources(cfn, "AWS::ApiGateway::Deployment").items()
+        if d["Properties"].get("StageName")
+    ]
+    report.check(
+        len(stages) == 1 and not hidden,
+        f"{tag} exactly one API stage",
+        ", ".join([f"{n} ({s['Properties'].get('StageName')})" for n, s in stages.items()] + hidden),
+    )
+    for name, stage in stages.items():
+        props = stage["Properties"]
+        report.check(props.get("TracingEnabled") is True, f"{tag} stage {name}: X-Ray tracing on")
+        log = props.get("AccessLogSetting") or {}
+        fields = {}
+        try:
+            fields = json.loads(re.sub(r"\$context\.[\w.]+", "x", log.get("Format", "")))
+        except json.JSONDecodeError:
+            pass
+        wanted = {"requestId", "sourceIp", "status", "responseLatency", "wafResponseCode"}
+        report.check(
+            bool(log.get("DestinationArn")) and wanted <= set(fields),
+            f"{tag} stage {name}: JSON access logs with {', '.join(sorted(wanted))}",
+            f"missing {sorted(wanted - set(fields))}" if log else "no AccessLogSetting",
+        )
+        metered = [
+            f"{m.get('HttpMethod')} {m.get('ResourcePath')}"
+            for m in props.get("MethodSettings", [])
+            if resolver.value(m.get("MetricsEnabled")) in (True, "true")
+        ]
+        alarm_dimensions = json.dumps([a["Properties"] for a in resources(cfn, "AWS::CloudWatch::Alarm").values()])
+        unused = [m for m in metered if '"Method"' not in alarm_dimensions]
+        report.check(not unused, f"{tag} per-method detailed metrics only where an alarm uses them", ", ".join(unused))
+
+    functions = resources(cfn, "AWS::Lambda::Function")
+    aliases = resources(cfn, "AWS::Lambda::Alias")
+    groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    untraced, unaliased, unguarded = [], [], []
+    for name, function in functions.items():
+        if function["Properties"].get("TracingConfig", {}).get("Mode") != "Active":
+            untraced.append(name)
+        alias = next(
+            (a for a in aliases.values() if a["Properties"].get("FunctionName") == {"Ref": name}), None
+        )
+        if alias is None:
+            unaliased.append(name)
+            continue
+        update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+        group = groups.get(update.get("DeploymentGroupName", {}).get("Ref", ""))
+        config = (group or {}).get("Properties", {}).get("AlarmConfiguration", {})
+        watched = [a.get("Name", {}).get("Ref") for a in config.get("Alarms", [])]
+        if not (group and config.get("Enabled") and watched and all(w in alarms for w in watched)):
+            unguarded.append(name)
+    report.check(bool(functions) and not untraced, f"{tag} X-Ray tracing on all {len(functions)} functions", ", ".join(untraced))
+    report.check(not unaliased, f"{tag} every function behind an alias (AutoPublishAlias)", ", ".join(unaliased))
+    report.check(
+        not unguarded,
+        f"{tag} every function deploys gradually (CodeDeploy) with rollback alarms",
+        ", ".join(unguarded),
+    )
+
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+    wrong = [
+        f"{n}: DeletionPolicy={t.get('DeletionPolicy')} UpdateReplacePolicy={t.get('UpdateReplacePolicy')}"
+        for n, t in tables.items()
+        # CloudFormation accepts RetainExceptOnCreate only as a DeletionPolicy.
+        if t.get("DeletionPolicy") != "RetainExceptOnCreate" or t.get("UpdateReplacePolicy") != "Retain"
+    ]
+    report.check(bool(tables) and not wrong, f"{tag} table DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain", "; ".join(wrong))
+
+    check_alarm_email_rule(report, tag, cfn, params)
+
+    silent = [n for n, a in alarms.items() if not a["Properties"].get("AlarmActions")]
+    report.check(bool(alarms) and not silent, f"{tag} all {len(alarms)} alarms notify the alarm topic", ", ".join(silent))
+    for name in ("Api5xxAlarm", "ApiThrottledAlarm", "ApiLatencyAlarm"):
+        expressions = " ".join(
+            str(resolver.value(m.get("Expression", ""))) for m in alarms.get(name, {}).get("Properties", {}).get("Metrics", [])
+        )
+        report.check(
+            re.search(r"IF\(requests >= \d+", expressions) is not None,
+            f"{tag} {name} has a minimum-traffic guard",
+            expressions or "no such alarm",
+        )
+
+    check_no_empty_headers(report, tag, cfn, resolver)
+    check_gateway_responses(report, tag, cfn, resolver)
+    check_waf(report, tag, cfn, resolver)
+    return cfn
+
+
+def check_alarm_email_rule(report: Report, tag: str, cfn: dict, params: dict[str, str]) -> None:
+    """A prod stack without AlarmEmail must be refused by CloudFormation (template Rules)."""
+
+    def refused(overrides: dict[str, str]) -> bool:
+        resolver = Resolver(cfn, {**params, **overrides})
+        for rule in cfn.get("Rules", {}).values():
+            applies = "RuleCondition" not in rule or resolver.value(rule["RuleCondition"])
+            if applies and not all(resolver.value(a["Assert"]) for a in rule["Assertions"]):
+                return True
+        return False
+
+    prod_unset = refused({"Environment": "prod", "AlarmEmail": ""})
+    prod_set = refused({"Environment": "prod", "AlarmEmail": "ops@example.com"})
+    dev_unset = refused({"Environment": "dev", "AlarmEmail": ""})
+    report.check(
+        prod_unset and not prod_set and not dev_unset,
+        f"{tag} Rules: prod without AlarmEmail is refused; with it, or in dev, accepted",
+        f"prod unset refused={prod_unset}, prod set refused={prod_set}, dev unset refused={dev_unset}",
+    )
+    if params.get("Environment") == "prod" and not params.get("AlarmEmail"):
+        report.note(f"{tag} sets no AlarmEmail: CloudFormation refuses this deploy until it does")
+
+
+def header_values(node, path=""):
+    """Every response header value set anywhere in a resolved template fragment."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and re.match(r"(gatewayresponse|method\.response)\.header\.", key):
+                yield f"{path}/{key}", value
+            elif key == "ResponseHeaders" and isinstance(value, list):
+                for header in value:
+                    yield f"{path}/{key}/{header.get('Name')}", header.get("Value")
+            else:
+                yield from header_values(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from header_values(value, f"{path}/{i}")
+
+
+def check_no_empty_headers(report: Report, tag: str, cfn: dict, resolver: Resolver) -> None:
+    resolved = resolver.value({n: r for n, r in cfn["Resources"].items()})
+    empty = [p for p, v in header_values(resolved) if not isinstance(v, str) or v in ("", "''")]
+    report.check(not empty, f"{tag} every header value is a non-empty string", "; ".join(empty[:5]))
+    if not resolver.params.get("DashboardOrigin"):
+        cors = [p for p, _ in header_values(resolved) if "Access-Control-Allow-Origin" in p]
+        report.check(not cors, f"{tag} no CORS header while DashboardOrigin is empty", "; ".join(cors[:5]))
+
+
+def check_gateway_responses(report: Report, tag: str, cfn: dict, resolver: Resolver) -> None:
+    apis = resources(cfn, "AWS::ApiGateway::RestApi")
+    bad = []
+    count = 0
+    for api in apis.values():
+        body = resolver.value(api["Properties"].get("Body", {}))
+        for kind, response in body.get("x-amazon-apigateway-gateway-responses", {}).items():
+            for template in response.get("responseTemplates", {}).values():
+                count += 1
+                try:
+                    envelope = json.loads(template.replace("$context.requestId", "id-1"))
+                    error = envelope["error"]
+                    ok = (
+                        envelope.get("success") is False
+                        and isinstance(error.get("code"), str)
+                        and isinstance(error.get("message"), str)
+                        and error.get("details", {}).get("requestId") == "id-1"
+                    )
+                except (json.JSONDecodeError, KeyError, AttributeError):
+                    ok = False
+                if not ok:
+                    bad.append(kind)
+    report.check(
+        count > 0 and not bad,
+        f"{tag} {count} gateway responses are the error envelope with details.requestId",
+        ", ".join(bad),
+    )
+
+
+def check_waf(report: Report, tag: str, cfn: dict, resolver: Resolver) -> None:
+    acls = created(cfn, resolver, "AWS::WAFv2::WebACL")
+    if not acls:
+        report.note(f"{tag} no WAF web ACL in this environment")
+        return
+    for name, acl in acls.items():
+        rules = resolver.value(acl["Properties"]["Rules"])
+        unscoped = [r["Name"] for r in rules if "ScopeDownStatement" not in r["Statement"].get("RateBasedStatement", {})]
+        report.check(not unscoped, f"{tag} WAF {name}: every rate rule is scoped to a group of routes", ", ".join(unscoped))
+        headerless = [
+            r["Name"]
+            for r in rules
+            if "Block" in r["Action"]
+            and not any(
+                h["Name"] == "Cache-Control"
+                for h in r["Action"]["Block"].get("CustomResponse", {}).get("ResponseHeaders", [])
+            )
+        ]
+        report.check(not headerless, f"{tag} WAF {name}: block responses carry Cache-Control", ", ".join(headerless))
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM: the DynamoDB calls recorded by the tests against each function's policy
+
+
+def function_policies(cfn: dict, sam: dict) -> dict[str, list[dict]]:
+    """Function name -> the statements of its execution role's inline policies."""
+    by_logical = function_names(sam)
+    policies = {}
+    for logical, name in by_logical.items():
+        function = cfn["Resources"][logical]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = []
+        for policy in cfn["Resources"][role]["Properties"].get("Policies", []):
+            document = policy["PolicyDocument"]
+            statement = document["Statement"]
+            statements.extend(statement if isinstance(statement, list) else [statement])
+        policies[name] = statements
+    return policies
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(patterns, value: str, case_insensitive: bool = False) -> bool:
+    for pattern in _list(patterns):
+        if case_insensitive:
+            pattern, value = pattern.lower(), value.lower()
+        if fnmatch.fnmatchcase(value, pattern):
+            return True
+    return False
+
+
+def condition_holds(condition: dict, context: dict[str, list[str]]) -> tuple[bool, str]:
+    """IAM condition evaluation for the operators our policies use. Unknown ones do not hold."""
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            values = context.get(key, [])
+            if operator == "ForAllValues:StringLike":
+                ok = all(_matches(expected, v) for v in values)
+            elif operator == "ForAllValues:StringEquals":
+                ok = all(v in _list(expected) for v in values)
+            elif operator == "StringLike":
+                ok = bool(values) and all(_matches(expected, v) for v in values)
+            elif operator == "StringEquals":
+                ok = bool(values) and all(v in _list(expected) for v in values)
+            else:
+                return False, f"unsupported condition operator {operator}"
+            if not ok:
+                return False, f"{operator} {key} {expected} does not allow {values}"
+    return True, ""
+
+
+def allowed(statements: list[dict], action: str, resource: str, context: dict[str, list[str]]) -> tuple[bool, str]:
+    allow, why = False, "no statement allows it"
+    for statement in statements:
+        if "Action" in statement and not _matches(statement["Action"], action, case_insensitive=True):
+            continue
+        if "NotAction" in statement and _matches(statement["NotAction"], action, case_insensitive=True):
+            continue
+        if "Resource" in statement and not _matches(statement["Resource"], resource):
+            continue
+        if "NotResource" in statement and _matches(statement["NotResource"], resource):
+            continue
+        holds, reason = condition_holds(statement.get("Condition", {}), context)
+        if not holds:
+            why = reason
+            continue
+        if statement.get("Effect") == "Deny":
+            return False, "denied explicitly"
+        allow = True
+    return allow, "" if allow else why
+
+
+def check_iam_calls(report: Report, sam: dict, cfn: dict, params: dict[str, str], calls_dir: Path) -> None:
+    resolver = Resolver(cfn, params)
+    files = sorted(calls_dir.glob("*.json"))
+    if not report.check(bool(files), f"IAM: DynamoDB calls recorded by the tests in {calls_dir}", "no recordings: run the cargo tests first"):
+        return
+    calls = set()
+    for path in files:
+        for call in json.loads(path.read_text()):
+            calls.add((call["function"], call["action"], call.get("index"), call.get("leadingKey")))
+    policies = {n: resolver.value(s) for n, s in function_policies(cfn, sam).items()}
+    table_arn = resolver.get_att("ChatTable", "Arn")
+
+    for function, action, index, leading_key in sorted(calls, key=lambda c: tuple(str(x) for x in c)):
+        resource = table_arn + (f"/index/{index}" if index else "")
+        context = {"dynamodb:LeadingKeys": [leading_key]} if leading_key else {}
+        ok, why = allowed(policies.get(function, []), f"dynamodb:{action}", resource, context)
+        target = f"index {index}" if index else "table"
+        key = f" key {leading_key}" if leading_key else ""
+        report.check(ok, f"IAM {function}: dynamodb:{action} on {target}{key}", why)
+
+    for function, statements in sorted(policies.items()):
+        granted = sorted(
+            {a for s in statements if s.get("Effect") == "Allow" for a in _list(s.get("Action", [])) if a.startswith("dynamodb:")}
+        )
+        used = {f"dynamodb:{a}" for f, a, _, _ in calls if f == function}
+        if granted:
+            report.check(bool(used), f"IAM {function}: the tests exercised its DynamoDB calls", f"granted {granted}, no call recorded (coverage gap)")
+        unused = [a for a in granted if a not in used]
+        if used and unused:
+            report.note(f"IAM {function}: granted but not called in the tests: {', '.join(unused)}")
+
+    secret_readers = [
+        name
+        for logical, name in function_names(sam).items()
+        if "ADMIN_JWT_SECRET_ARN" in cfn["Resources"][logical]["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    secret_arn = resolver.ref("AdminJwtSecret")
+    missing = [n for n in secret_readers if not allowed(policies[n], "secretsmanager:GetSecretValue", secret_arn, {})[0]]
+    report.check(bool(secret_readers) and not missing, f"IAM: the {len(secret_readers)} functions given the signing secret may read it", ", ".join(missing))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iam-calls", type=Path, help="directory of recorded DynamoDB calls")
+    args = parser.parse_args()
+
+    logging.disable(logging.WARNING)  # the translator's notes about its own feature toggles
+    report = Report()
+    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    samconfig = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    environments = samconfig_environments(samconfig)
+    if args.iam_calls is None:
+        check_samconfig(report, samconfig)
+        for name, env in environments.items():
+            check_environment(report, name, sam, parameter_overrides(env))
+        # What an environment may switch on: the per-IP WAF rules and a cross-origin dashboard.
+        variant = {"EnablePerIpLimit": "true", "DashboardOrigin": "https://support.example.com"}
+        check_environment(report, "default + WAF + DashboardOrigin", sam, {**parameter_overrides(environments["default"]), **variant})
+    else:
+        params = parameter_overrides(environments["default"])
+        check_iam_calls(report, sam, translate(sam, params), params, args.iam_calls)
+    print(f"template checks: {report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
