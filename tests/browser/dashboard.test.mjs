@@ -29,10 +29,11 @@ function freePort() {
   });
 }
 
-async function startStack() {
+// A local stack of its own (its own DynamoDB server); `settings` add to its environment.
+async function startStack(settings = {}) {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-test',
-    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password };
+    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password, ...settings };
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
   const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
   const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -50,8 +51,18 @@ async function startStack() {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-async function call(method, path, body, headers = {}) {
-  const response = await fetch(base + path, {
+async function stopStack(running) {
+  if (!running) return;
+  running.child.kill('SIGINT');
+  await new Promise((resolve) => running.child.once('exit', resolve));
+}
+
+function call(method, path, body, headers = {}) {
+  return callAt(base, method, path, body, headers);
+}
+
+async function callAt(url, method, path, body, headers = {}) {
+  const response = await fetch(url + path, {
     method,
     headers: { 'Content-Type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -72,11 +83,48 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (stack) {
-    stack.child.kill('SIGINT');
-    await new Promise((resolve) => stack.child.once('exit', resolve));
-  }
+  await stopStack(stack);
 });
+
+async function signIn(page, url) {
+  await page.goto(url);
+  await page.getByLabel('Email').fill(AGENT.email);
+  await page.getByLabel('Password').fill(AGENT.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+// Script errors and CSP violations on a page; refused requests log "Failed to load resource".
+function watchProblems(page) {
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}
+
+// Runs `task` over `items`, `size` requests at a time.
+async function inBatches(items, size, task) {
+  const results = [];
+  for (let i = 0; i < items.length; i += size) results.push(...await Promise.all(items.slice(i, i + size).map(task)));
+  return results;
+}
+
+// The session ids of a listing, in the API's order, following nextCursor to the end.
+async function listedIds(url, token, filter = '') {
+  const ids = [];
+  let cursor = null;
+  do {
+    const query = `limit=100${filter}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await callAt(url, 'GET', `/api/admin/chat/active-sessions?${query}`, undefined, { Authorization: `Bearer ${token}` });
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    ids.push(...page.body.data.sessions.map((s) => s.sessionId));
+    cursor = page.body.data.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+const shownIds = (page) => page.locator('#session-list button').evaluateAll((buttons) => buttons.map((b) => b.dataset.sessionId));
 
 test('an agent signs in, answers a waiting customer and ends the chat', { timeout: 120_000 }, async () => {
   // A customer starts a chat from the app and asks something.
@@ -207,4 +255,143 @@ test('an expired or revoked sign-in goes back to the login form', { timeout: 60_
   await page.getByRole('alert').filter({ hasText: 'Please sign in again' }).waitFor({ timeout: 15_000 });
   assert.equal(await page.getByLabel('Email').isVisible(), true);
   await page.close();
+});
+
+test('with 150 active chats the longest wait is on the first screen and "Load more" reaches every chat', { timeout: 180_000 }, async () => {
+  // A stack of its own, so that the count and the waiting order are exactly this test's.
+  const crowded = await startStack({ TABLE_NAME: 'browser-test-crowded' });
+  try {
+    const api = (method, path, body, headers) => callAt(crowded.url, method, path, body, headers);
+    const startChat = async (name, question) => {
+      const created = await api('POST', '/v1/api/chat/session', { userInfo: { name } });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const { sessionId, clientToken } = created.body.data;
+      if (question) {
+        const sent = await api('POST', '/v1/api/chat/message', { sessionId, message: question, sender: 'user' }, { 'X-Chat-Token': clientToken });
+        assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      }
+      return sessionId;
+    };
+    // The first customer asks first, so waits longest, and has the oldest chat: the last one a
+    // newest-first list reaches. Of the other 149, three in four ask something too (more
+    // waiting customers than one page of the API holds), the rest only open the chat.
+    const longest = await startChat('Longest Wait', 'I have been waiting the longest');
+    const others = await inBatches([...Array(149).keys()], 25,
+      (i) => startChat(`Customer ${i + 1}`, i % 4 === 3 ? null : `Question ${i + 1}`));
+    const everyone = [longest, ...others];
+
+    const login = await api('POST', '/v1/api/admin/auth/login', AGENT);
+    const token = login.body.data.token;
+    const waiting = await listedIds(crowded.url, token, '&waiting=true');
+    const newestFirst = await listedIds(crowded.url, token);
+    assert.equal(waiting[0], longest, 'the API puts the longest wait first');
+    assert.ok(waiting.length > 100, `${waiting.length} waiting: more than one API page`);
+    const notWaiting = newestFirst.filter((id) => !waiting.includes(id));
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems = watchProblems(page);
+    await signIn(page, `${crowded.url}/v1/admin`);
+    await page.locator('#session-count', { hasText: '150 active' }).waitFor();
+
+    // The longest-waiting customer is the first entry, on screen without scrolling anything.
+    const first = page.locator('#session-list button').first();
+    assert.equal(await first.getAttribute('data-session-id'), longest);
+    assert.match(await first.innerText(), /Longest Wait[\s\S]*Waiting .* for a reply/);
+    const place = await first.evaluate((button) => {
+      const list = document.querySelector('.sessions');
+      const box = button.getBoundingClientRect();
+      const frame = list.getBoundingClientRect();
+      return { box: { top: box.top, bottom: box.bottom, left: box.left, right: box.right },
+        frame: { top: frame.top, bottom: frame.bottom }, listScroll: list.scrollTop,
+        pageScroll: window.scrollY, width: window.innerWidth, height: window.innerHeight };
+    });
+    assert.equal(place.pageScroll, 0);
+    assert.equal(place.listScroll, 0);
+    assert.ok(place.box.top >= place.frame.top && place.box.bottom <= Math.min(place.frame.bottom, place.height)
+      && place.box.left >= 0 && place.box.right <= place.width, JSON.stringify(place));
+
+    // Every waiting customer first, in the API's order (past its first page), then the newest
+    // of the others; not all of them yet.
+    let shown = await shownIds(page);
+    assert.deepEqual(shown.slice(0, waiting.length), waiting);
+    let rest = shown.slice(waiting.length);
+    assert.ok(rest.length > 0 && rest.length < notWaiting.length, `${rest.length} of ${notWaiting.length} others shown`);
+    assert.deepEqual(rest, notWaiting.slice(0, rest.length));
+    assert.match(await page.locator('#sessions-shown').innerText(), new RegExp(`Showing ${shown.length} of 150 active chats`));
+
+    // "Load more" shows older chats, moves focus to the first of them, and ends with everyone,
+    // each once, the waiting ones still first.
+    const loadMore = page.getByRole('button', { name: 'Load more' });
+    let clicks = 0;
+    while (await loadMore.isVisible()) {
+      const before = shown.length;
+      await loadMore.click();
+      clicks += 1;
+      await page.waitForFunction((count) => document.querySelectorAll('#session-list button').length > count, before);
+      shown = await shownIds(page);
+      const focused = await page.evaluate(() => document.activeElement.dataset.sessionId);
+      assert.equal(focused, shown[before], 'focus on the first newly loaded chat');
+      assert.ok(clicks < 10, 'the list ends');
+    }
+    assert.deepEqual(shown.slice(0, waiting.length), waiting);
+    assert.deepEqual(shown.slice(waiting.length), notWaiting);
+    assert.deepEqual([...shown].sort(), [...everyone].sort());
+    assert.equal(await page.locator('#sessions-shown').innerText(), '');
+
+    // The 5 s refresh keeps what was loaded: the list is rebuilt, and still holds everyone.
+    await page.locator('#session-list button').first().evaluate((button) => { button.dataset.probe = 'before the refresh'; });
+    await page.waitForFunction(() => !document.querySelector('#session-list button[data-probe]'), undefined, { timeout: 10_000 });
+    assert.equal((await shownIds(page)).length, 150);
+    assert.equal(await loadMore.isVisible(), false);
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+    await page.close();
+  } finally {
+    await stopStack(crowded);
+  }
+});
+
+test('an ended chat says why: the customer left, or stopped answering', { timeout: 120_000 }, async () => {
+  // A stack that ends chats after 3 s without a poll or a send, checking every second.
+  const quick = await startStack({ TABLE_NAME: 'browser-test-idle', IDLE_TIMEOUT_SECONDS: '3', SWEEP_INTERVAL_SECONDS: '1' });
+  const alive = new Map();
+  try {
+    const api = (method, path, body, headers) => callAt(quick.url, method, path, body, headers);
+    const customer = async (name) => {
+      const created = await api('POST', '/api/chat/session', { userInfo: { name } });
+      const { sessionId, clientToken } = created.body.data;
+      const headers = { 'X-Chat-Token': clientToken };
+      await api('POST', '/api/chat/message', { sessionId, message: `Hello from ${name}`, sender: 'user' }, headers);
+      // The app polls while it is open; that keeps the chat going until the test stops it.
+      alive.set(sessionId, setInterval(() => api('GET', `/api/chat/poll/${sessionId}`, undefined, headers).catch(() => {}), 500));
+      return { sessionId, headers };
+    };
+    const quiet = (sessionId) => clearInterval(alive.get(sessionId));
+    const leaver = await customer('Lena Leaves');
+    const sleeper = await customer('Ivan Idle');
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems = watchProblems(page);
+    await signIn(page, `${quick.url}/admin`);
+
+    // The customer leaves while the agent reads the chat.
+    await page.locator('#session-list button', { hasText: 'Lena Leaves' }).click();
+    await page.locator('#transcript li.user', { hasText: 'Hello from Lena Leaves' }).waitFor();
+    quiet(leaver.sessionId);
+    const left = await api('POST', '/api/chat/session/end', { sessionId: leaver.sessionId }, leaver.headers);
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+    await page.locator('#chat-status', { hasText: 'This chat ended by the customer' }).waitFor({ timeout: 10_000 });
+
+    // The other one closes the app: the chat ends by itself, and the agent is told why.
+    await page.locator('#session-list button', { hasText: 'Ivan Idle' }).click();
+    await page.locator('#transcript li.user', { hasText: 'Hello from Ivan Idle' }).waitFor();
+    quiet(sleeper.sessionId);
+    await page.locator('#chat-status', { hasText: 'This chat ended after inactivity' }).waitFor({ timeout: 20_000 });
+    await page.locator('#session-list button', { hasText: 'Ivan Idle' }).waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await page.getByRole('button', { name: 'End chat' }).isVisible(), false);
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+    await page.close();
+  } finally {
+    alive.forEach((timer) => clearInterval(timer));
+    await stopStack(quick);
+  }
 });

@@ -5,6 +5,11 @@
 const AUTH_KEY = 'supportChat.auth';
 const SESSIONS_EVERY_MS = 5000;
 const CHAT_EVERY_MS = 2000;
+// The list: every waiting customer first (up to WAITING_CAP, longest wait first), then the
+// newest active chats, LIST_PAGE more per "Load more". API_PAGE is the API's largest page.
+const WAITING_CAP = 200;
+const LIST_PAGE = 50;
+const API_PAGE = 100;
 const LOGIN_PATH = '/api/admin/auth/login';
 // Where the API is mounted as this page was reached: '/v1' on the execute-api URL, '' behind a
 // custom domain. The server writes it into the page; every API call starts with it.
@@ -15,7 +20,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   auth: null,            // { token, expiresAt, admin }
   sessions: new Map(),   // sessionId -> session from the list
-  knownIds: null,        // ids seen in earlier list polls (null before the first)
+  list: emptyList(),
+  listQueue: Promise.resolve(), // list loads run one after another (refresh, "Load more")
+  knownIds: new Set(),   // ids seen in the list so far
+  newestStart: null,     // latest startTime seen by earlier refreshes (null before the first)
   openId: null,          // the chat on screen
   lastMessageId: null,   // cursor for the chat poll
   chatBusy: false,
@@ -118,7 +126,10 @@ function signOut(message) {
   state.timers = [];
   state.auth = null;
   state.openId = null;
-  state.knownIds = null;
+  state.list = emptyList();
+  state.sessions = new Map();
+  state.knownIds = new Set();
+  state.newestStart = null;
   sessionStorage.removeItem(AUTH_KEY);
   showLogin(message);
 }
@@ -143,35 +154,136 @@ function showApp() {
 
 // ---- the list of active chats ------------------------------------------------------------
 
-async function refreshSessions() {
-  let data;
+function emptyList() {
+  return {
+    waiting: [],            // customers awaiting an answer, longest wait first
+    waitingCapped: false,   // more are waiting than WAITING_CAP
+    recent: [],             // the newest active chats (waiting ones included), newest first
+    recentWanted: LIST_PAGE, // how many of the newest the agent asked to see
+    recentCursor: null,     // where "Load more" continues (null: the list is complete)
+    totalActive: 0,
+  };
+}
+
+// Runs list loads one at a time, so a refresh and a "Load more" never interleave their pages.
+function serialized(task) {
+  const run = state.listQueue.then(task);
+  state.listQueue = run.catch(() => {});
+  return run;
+}
+
+// Up to `wanted` rows of one listing, following `nextCursor` from `cursor`; a row seen twice
+// (a session whose wait began again while paging) is kept once.
+async function fetchRows(filter, wanted, cursor = null) {
+  const rows = new Map();
+  let totalActive = 0;
+  do {
+    const limit = Math.min(API_PAGE, wanted - rows.size);
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (filter) query.set(...filter);
+    if (cursor) query.set('cursor', cursor);
+    const data = await api('GET', `/api/admin/chat/active-sessions?${query}`);
+    for (const session of data.sessions) rows.set(session.sessionId, session);
+    totalActive = data.totalActive;
+    cursor = data.nextCursor || null;
+  } while (cursor && rows.size < wanted);
+  return { rows: [...rows.values()], cursor, totalActive };
+}
+
+function refreshSessions() {
+  return serialized(loadSessions);
+}
+
+// Every refresh re-reads the waiting customers and as many of the newest chats as the agent has
+// loaded so far (one request per 100 rows), rather than only the first page: kept older pages
+// would go on showing chats that have ended or been answered, and new chats push rows from the
+// fresh first page past the start of a kept second page, so some chats would show on neither.
+async function loadSessions() {
+  let waiting;
+  let recent;
   try {
-    data = await api('GET', '/api/admin/chat/active-sessions?limit=100');
+    [waiting, recent] = await Promise.all([
+      fetchRows(['waiting', 'true'], WAITING_CAP),
+      fetchRows(null, state.list.recentWanted),
+    ]);
     $('sessions-error').textContent = '';
   } catch (error) {
     if (error.code !== 'SIGNED_OUT') $('sessions-error').textContent = `Could not load chats: ${error.message}`;
     throw error;
   }
-  const arrived = data.sessions.filter((s) => state.knownIds && !state.knownIds.has(s.sessionId));
-  state.knownIds = new Set(data.sessions.map((s) => s.sessionId));
-  state.sessions = new Map(data.sessions.map((s) => [s.sessionId, s]));
+  if (!state.auth) return;
+  Object.assign(state.list, {
+    waiting: waiting.rows,
+    waitingCapped: waiting.cursor !== null,
+    recent: recent.rows,
+    recentCursor: recent.cursor,
+    totalActive: recent.totalActive,
+  });
+  const shown = shownSessions();
+  // New chats: ones never seen that started after everything earlier refreshes saw (chats that
+  // only come into view because others ended or were loaded are not new).
+  const arrived = state.newestStart === null ? [] : shown.filter((s) => !state.knownIds.has(s.sessionId)
+    && Date.parse(s.startTime) > state.newestStart);
+  shown.forEach((s) => state.knownIds.add(s.sessionId));
+  state.newestStart = Math.max(state.newestStart ?? 0, ...shown.map((s) => Date.parse(s.startTime)));
   if (arrived.length) {
     $('notice').textContent = arrived.length === 1
       ? `New chat from ${displayName(arrived[0].userInfo)}`
       : `${arrived.length} new chats`;
   }
-  renderSessions(data, new Set(arrived.map((s) => s.sessionId)));
+  renderSessions(shown, new Set(arrived.map((s) => s.sessionId)));
 }
 
-function renderSessions(data, fresh) {
-  // Longest waiting first; then the newest.
-  const sessions = [...data.sessions].sort((a, b) => {
-    if (a.waitingSince && b.waitingSince) return a.waitingSince.localeCompare(b.waitingSince);
-    if (a.waitingSince || b.waitingSince) return a.waitingSince ? -1 : 1;
-    return b.startTime.localeCompare(a.startTime);
+// The waiting customers, then the other loaded chats newest first, each once.
+function shownSessions() {
+  const waitingIds = new Set(state.list.waiting.map((s) => s.sessionId));
+  return [...state.list.waiting, ...state.list.recent.filter((s) => !waitingIds.has(s.sessionId))];
+}
+
+// The next LIST_PAGE of the newest-first list. Pages whose chats all show already (they wait)
+// are skipped, so each click shows something new while there is more.
+function loadMore() {
+  return serialized(async () => {
+    const list = state.list;
+    if (!list.recentCursor) return;
+    const before = new Set(shownSessions().map((s) => s.sessionId));
+    $('load-more').disabled = true;
+    try {
+      let added = [];
+      while (list.recentCursor && added.length === 0) {
+        const page = await fetchRows(null, LIST_PAGE, list.recentCursor);
+        const have = new Set(list.recent.map((s) => s.sessionId));
+        const fresh = page.rows.filter((s) => !have.has(s.sessionId));
+        list.recent.push(...fresh);
+        list.recentWanted += LIST_PAGE;
+        list.recentCursor = page.cursor;
+        list.totalActive = page.totalActive;
+        added = fresh.filter((s) => !before.has(s.sessionId));
+      }
+      if (state.list !== list) return; // signed out meanwhile
+      $('sessions-error').textContent = '';
+      const shown = shownSessions();
+      shown.forEach((s) => state.knownIds.add(s.sessionId));
+      renderSessions(shown, new Set());
+      // Keyboard users continue where the new chats begin (or at the end, if none came).
+      const buttons = $('session-list').querySelectorAll('button');
+      const first = added[0] && $('session-list').querySelector(`[data-session-id="${CSS.escape(added[0].sessionId)}"]`);
+      if (first) first.focus();
+      else if ($('load-more').hidden && buttons.length) buttons[buttons.length - 1].focus();
+    } catch (error) {
+      if (error.code !== 'SIGNED_OUT') $('sessions-error').textContent = `Could not load more chats: ${error.message}`;
+    } finally {
+      $('load-more').disabled = false;
+    }
   });
-  const focused = document.activeElement && document.activeElement.dataset.sessionId;
+}
+
+function renderSessions(sessions, fresh) {
+  state.sessions = new Map(sessions.map((s) => [s.sessionId, s]));
   const list = $('session-list');
+  const buttons = [...list.querySelectorAll('button')];
+  const focused = document.activeElement && document.activeElement.dataset.sessionId;
+  const focusedAt = focused ? buttons.findIndex((b) => b.dataset.sessionId === focused) : -1;
   list.replaceChildren(...sessions.map((session) => {
     const item = element('li');
     const button = element('button', session.waitingSince ? 'waiting' : '');
@@ -193,10 +305,19 @@ function renderSessions(data, fresh) {
     item.append(button);
     return item;
   }));
-  $('session-count').textContent = String(data.totalActive);
-  $('sessions-empty').hidden = data.sessions.length > 0;
-  if (focused) {
-    const again = list.querySelector(`[data-session-id="${CSS.escape(focused)}"]`);
+  const { totalActive, recentCursor, waitingCapped } = state.list;
+  $('session-count').textContent = `${totalActive} active`;
+  $('sessions-empty').hidden = sessions.length > 0;
+  const complete = !recentCursor || sessions.length >= totalActive;
+  let shownText = sessions.length && !complete ? `Showing ${sessions.length} of ${totalActive} active chats.` : '';
+  if (waitingCapped) shownText += ` More than ${WAITING_CAP} customers are waiting: the ${WAITING_CAP} longest waits come first, the others among the rest.`;
+  $('sessions-shown').textContent = shownText.trim();
+  $('load-more').hidden = complete;
+  // The list is rebuilt on every refresh: focus stays on the same chat, or, if it has left the
+  // list, on the one now in its place.
+  if (focusedAt >= 0) {
+    const again = list.querySelector(`[data-session-id="${CSS.escape(focused)}"]`)
+      || list.querySelectorAll('button')[Math.min(focusedAt, sessions.length - 1)];
     if (again) again.focus();
   }
 }
@@ -269,8 +390,7 @@ function renderDetails(session) {
     $('chat-status').textContent = '';
     return;
   }
-  const by = session.status === 'ended_by_admin' ? 'by support' : 'by the customer';
-  let text = `This chat ended ${by} at ${clock(session.endTime)}.`;
+  let text = `${['This chat ended', endedHow(session), 'at'].filter(Boolean).join(' ')} ${clock(session.endTime)}.`;
   if (session.rating) {
     text += ` Rating: ${session.rating} of 5.`;
     if (session.feedback) text += ` Feedback: “${session.feedback}”`;
@@ -278,6 +398,15 @@ function renderDetails(session) {
     text += ' No rating yet.';
   }
   $('chat-status').textContent = text;
+}
+
+const END_REASONS = { user: 'by the customer', idle: 'after inactivity', admin: 'by support' };
+
+// Why an ended chat ended. Sessions ended before the API gave `endReason` tell it by status
+// (an idle end has the customer's status, "ended", so only `endReason` can tell it apart).
+function endedHow(session) {
+  const reason = session.endReason || (session.status === 'ended_by_admin' ? 'admin' : 'user');
+  return END_REASONS[reason] || '';
 }
 
 function newMessageKey() {
@@ -337,6 +466,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) sendReply(event);
   });
   $('end-chat').addEventListener('click', endChat);
+  $('load-more').addEventListener('click', loadMore);
   try { state.auth = JSON.parse(sessionStorage.getItem(AUTH_KEY)); } catch { state.auth = null; }
   if (state.auth && new Date(state.auth.expiresAt).getTime() > Date.now()) showApp();
   else signOut('');
