@@ -8,7 +8,7 @@ use chat_core::config::Secret;
 use chat_core::iam_calls::{serving, IamCallRecorder};
 use chat_core::request_counter::RequestCounter;
 use chat_core::signing_keys::SigningKeys;
-use chat_core::{App, Config, SystemClock};
+use chat_core::{App, Config, ManualClock, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
 use hyper_util::rt::TokioExecutor;
@@ -86,6 +86,9 @@ pub fn secrets_manager_client() -> aws_sdk_secretsmanager::Client {
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", unique_suffix())
 }
+
+/// A well-formed client token that belongs to no session (43 URL-safe characters, as issued).
+pub const WRONG_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// The admin token signing secret the test apps use (so tests can forge tokens with it).
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -172,16 +175,36 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let keys = config.admin_jwt_secret.as_ref().map(|secret| {
         SigningKeys::fixed(secret.expose().as_bytes(), Arc::new(SystemClock)).expect("test secret")
     });
-    spawn(config, keys).await
+    spawn(config, keys, Arc::new(SystemClock)).await
 }
 
 /// Like [`spawn_app`], with admin tokens signed by `keys` (e.g. read from Secrets Manager).
 pub async fn spawn_app_with_signing_keys(keys: SigningKeys) -> TestApp {
     let table = format!("chat-test-{}", unique_suffix());
-    spawn(Config::for_table(&table), Some(keys)).await
+    spawn(Config::for_table(&table), Some(keys), Arc::new(SystemClock)).await
 }
 
-async fn spawn(config: Config, keys: Option<SigningKeys>) -> TestApp {
+/// Like [`spawn_app_with`], on a clock that moves only when the test says so.
+pub async fn spawn_app_on_clock(
+    clock: ManualClock,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let table = format!("chat-test-{}", unique_suffix());
+    let mut config = Config::for_table(&table);
+    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
+    configure(&mut config);
+    let clock: Arc<dyn chat_core::Clock> = Arc::new(clock);
+    let keys = config.admin_jwt_secret.as_ref().map(|secret| {
+        SigningKeys::fixed(secret.expose().as_bytes(), clock.clone()).expect("test secret")
+    });
+    spawn(config, keys, clock).await
+}
+
+async fn spawn(
+    config: Config,
+    keys: Option<SigningKeys>,
+    clock: Arc<dyn chat_core::Clock>,
+) -> TestApp {
     let table = config.table_name.clone();
     let requests = RequestCounter::default();
     let dynamodb = dynamodb_client(&requests);
@@ -192,7 +215,7 @@ async fn spawn(config: Config, keys: Option<SigningKeys>) -> TestApp {
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    let app = App::with_signing_keys(dynamodb.clone(), config, Arc::new(SystemClock), keys);
+    let app = App::with_signing_keys(dynamodb.clone(), config, clock, keys);
     let chat = app.chat.clone();
     let gateway = Gateway::new(app, &template, &registry::endpoints())
         .expect("every route has a handler")
@@ -235,6 +258,18 @@ fn unique_suffix() -> String {
 }
 
 impl TestApp {
+    /// What the scheduled idle sweep does once (attributed to its function, as deployed).
+    pub async fn run_idle_sweep(&self) -> usize {
+        chat_core::iam_calls::serving(idle_sweep::NAME, idle_sweep::sweep(&self.chat))
+            .await
+            .expect("idle sweep")
+    }
+
+    /// The number of active sessions the admin list reports, read from the table directly.
+    pub async fn total_active(&self) -> u64 {
+        self.chat.store().active_count().await.expect("counter")
+    }
+
     /// Any request, raw: for bodies no well-behaved client would send.
     pub async fn request(
         &self,

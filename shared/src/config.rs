@@ -20,6 +20,9 @@ pub struct Config {
     pub admin_jwt_secret: Option<Secret>,
     /// How long an admin token is valid.
     pub admin_token_ttl_hours: u32,
+    /// A session whose client has not been heard from (no poll, no send) for this long is
+    /// ended by the idle sweep.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// A value that must never reach a log.
@@ -58,6 +61,24 @@ impl Config {
     pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 5_000;
     pub const DEFAULT_RETENTION_DAYS: u32 = 90;
     pub const DEFAULT_ADMIN_TOKEN_TTL_HOURS: u32 = 8;
+    pub const DEFAULT_IDLE_TIMEOUT_MINUTES: u64 = 10;
+
+    /// `IDLE_TIMEOUT_SECONDS` (for tests and the local stack) wins over `IDLE_TIMEOUT_MINUTES`
+    /// (the template parameter).
+    fn idle_timeout_from_env() -> Result<std::time::Duration, ConfigError> {
+        let seconds = parse_var("IDLE_TIMEOUT_SECONDS", 0u64, |v| {
+            v.parse().ok().filter(|n| (1..=7 * 24 * 3600).contains(n))
+        })?;
+        if seconds > 0 {
+            return Ok(std::time::Duration::from_secs(seconds));
+        }
+        let minutes = parse_var(
+            "IDLE_TIMEOUT_MINUTES",
+            Self::DEFAULT_IDLE_TIMEOUT_MINUTES,
+            |v| v.parse().ok().filter(|n| (1..=7 * 24 * 60).contains(n)),
+        )?;
+        Ok(std::time::Duration::from_secs(minutes * 60))
+    }
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
@@ -91,6 +112,7 @@ impl Config {
                 Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
                 |v| v.parse().ok().filter(|n| (1..=24 * 7).contains(n)),
             )?,
+            idle_timeout: Self::idle_timeout_from_env()?,
         })
     }
 
@@ -104,6 +126,7 @@ impl Config {
             cors_allow_origin: None,
             admin_jwt_secret: None,
             admin_token_ttl_hours: Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
+            idle_timeout: std::time::Duration::from_secs(Self::DEFAULT_IDLE_TIMEOUT_MINUTES * 60),
         }
     }
 }

@@ -100,10 +100,14 @@ impl ClientToken {
         Self(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
     }
 
-    /// Any non-empty header value is accepted as a candidate; a wrong one simply fails to match.
+    /// Only what [`ClientToken::generate`] produces: 32 random bytes, URL-safe base64.
     pub fn from_header(value: &str) -> Option<Self> {
         let value = value.trim();
-        (!value.is_empty() && value.len() <= 256).then(|| Self(value.to_owned()))
+        (value.len() == 43
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -160,6 +164,17 @@ fn is_token_text(text: &str, min_len: usize, extra: &[u8]) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+/// Lower-case hex, for hashes and random ids.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {

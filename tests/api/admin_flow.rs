@@ -155,8 +155,8 @@ async fn agents_see_active_sessions_newest_first_with_who_is_waiting() {
         .await;
     assert_eq!(
         app.requests.take(),
-        [("Query".to_owned(), 1)].into(),
-        "one Query, admin check cached"
+        [("GetItem".to_owned(), 1), ("Query".to_owned(), 1)].into(),
+        "one Query and the active count, admin check cached"
     );
     let data = list.data();
     assert_eq!(data["totalActive"], 2);

@@ -1,6 +1,6 @@
 //! The client's story, over HTTP on the template's routes.
 
-use chat_tests::{spawn_app, spawn_app_with};
+use chat_tests::{spawn_app, spawn_app_with, WRONG_TOKEN};
 use serde_json::json;
 
 #[tokio::test]
@@ -202,11 +202,11 @@ async fn a_missing_token_is_refused_unless_ops_switched_the_requirement_off() {
         200
     );
     lenient
-        .send_message(Some("wrong"), &body)
+        .send_message(Some(WRONG_TOKEN), &body)
         .await
         .assert_error(404, "SESSION_NOT_FOUND");
     lenient
-        .poll(&session.session_id, Some("wrong"), None)
+        .poll(&session.session_id, Some(WRONG_TOKEN), None)
         .await
         .assert_error(404, "SESSION_NOT_FOUND");
 }

@@ -143,7 +143,13 @@ async fn sends_racing_an_end(end_by_agent: bool) {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // End while the writers are mid-way: once some replies have landed (not after a fixed
+    // sleep, which a loaded machine can make too short or too long).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.transcript(&session.session_id).await.messages.len() < 3 {
+        assert!(Instant::now() < deadline, "no reply landed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let ended = if end_by_agent {
         app.admin_post(
             "/api/admin/chat/session/end",

@@ -33,6 +33,17 @@ fn every_function_has_a_route_a_handler_and_a_crate() {
         .iter()
         .map(|e| e.name.to_owned())
         .collect();
+    let scheduled: BTreeSet<String> = Template::workspace_default()
+        .unwrap()
+        .scheduled_functions()
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        scheduled,
+        BTreeSet::from(["idle-sweep".to_owned()]),
+        "functions started by a schedule"
+    );
     let crates: BTreeSet<String> = std::fs::read_dir(repo().join("functions"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -44,7 +55,8 @@ fn every_function_has_a_route_a_handler_and_a_crate() {
         "template.yaml functions vs local API handlers"
     );
     assert_eq!(
-        routed, crates,
+        routed.union(&scheduled).cloned().collect::<BTreeSet<_>>(),
+        crates,
         "template.yaml functions vs crates under functions/"
     );
 }

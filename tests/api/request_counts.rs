@@ -17,8 +17,8 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     let session = app.start_session("Ann").await;
     assert_eq!(
         app.requests.take(),
-        counts(&[("PutItem", 1)]),
-        "create = 1 request"
+        counts(&[("TransactWriteItems", 1)]),
+        "create = 1 request (the session and the active-session count in one transaction)"
     );
 
     let keyed = json!({ "sessionId": session.session_id, "message": "hi", "messageId": "k-1" });
@@ -54,8 +54,8 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     assert!(polled.data()["messages"].as_array().unwrap().is_empty());
     assert_eq!(
         app.requests.take(),
-        counts(&[("Query", 1)]),
-        "an empty poll (the common case) = 1 Query, session state included"
+        counts(&[("GetItem", 1)]),
+        "an empty poll (the common case) = 1 read of the session, no message read"
     );
 
     let reply = app
@@ -68,16 +68,16 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     assert_eq!(polled.data()["messages"].as_array().unwrap().len(), 1);
     assert_eq!(
         app.requests.take(),
-        counts(&[("Query", 1), ("UpdateItem", 1)]),
-        "a poll that returns replies = 1 Query + 1 write recording how far it got"
+        counts(&[("GetItem", 1), ("Query", 1), ("UpdateItem", 1)]),
+        "a poll that returns replies = session + 1 bounded Query + 1 write recording how far"
     );
     let polled = app
         .poll(&session.session_id, Some(&session.token), Some(&reply))
         .await;
     assert!(polled.data()["messages"].as_array().unwrap().is_empty());
-    assert_eq!(app.requests.take(), counts(&[("Query", 1)]));
+    assert_eq!(app.requests.take(), counts(&[("GetItem", 1)]));
 
-    // The shipped app's cursor jumps past a reply it never polled: one more Query, once.
+    // The shipped app's cursor jumps past a reply it never polled: the same, from the marker.
     app.agent_replies(&agent, &session.session_id, "still there?")
         .await;
     let own = app.user_says(&session, "yes!").await;
@@ -88,8 +88,8 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     assert_eq!(polled.data()["messages"].as_array().unwrap().len(), 1);
     assert_eq!(
         app.requests.take(),
-        counts(&[("Query", 2), ("UpdateItem", 1)]),
-        "catch-up poll = 2 Queries + 1 write"
+        counts(&[("GetItem", 1), ("Query", 1), ("UpdateItem", 1)]),
+        "catch-up poll = the same 3 requests"
     );
     let caught_up = polled.data()["messages"][0]["messageId"]
         .as_str()
@@ -98,7 +98,7 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     app.poll(&session.session_id, Some(&session.token), Some(&caught_up))
         .await
         .data();
-    assert_eq!(app.requests.take(), counts(&[("Query", 1)]));
+    assert_eq!(app.requests.take(), counts(&[("GetItem", 1)]));
     let own = app.user_says(&session, "thanks").await;
     app.requests.take();
     app.poll(&session.session_id, Some(&session.token), Some(&own))
@@ -106,15 +106,15 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
         .data();
     assert_eq!(
         app.requests.take(),
-        counts(&[("Query", 1)]),
-        "after the customer's own message, nothing undelivered: 1 Query"
+        counts(&[("GetItem", 1)]),
+        "after the customer's own message, nothing undelivered: 1 request"
     );
 
     app.leave(&session).await.data();
     assert_eq!(
         app.requests.take(),
-        counts(&[("UpdateItem", 1)]),
-        "leave = 1 request"
+        counts(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "leave = 2 requests (the session for its answer, then the end with the count)"
     );
 
     app.rate(

@@ -287,6 +287,14 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
             customer.poll(&app).await;
         }
     }
+    // And once more the case that used to lose a reply, not left to timing: a reply, then the
+    // customer writes, then the app polls after its own message.
+    for customer in &customers {
+        app.agent_replies(&agents[0], &customer.session.session_id, "anything else?")
+            .await;
+        customer.send_message(&app, "no, thanks").await;
+        customer.poll(&app).await;
+    }
 
     for customer in &customers {
         let stored = app.transcript(&customer.session.session_id).await;
@@ -296,7 +304,7 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
             .filter(|m| m.sender == chat_core::model::Sender::Admin)
             .map(|m| (m.message_id.clone(), m.message.clone()))
             .collect();
-        assert_eq!(replies.len(), 2 * REPLIES_PER_AGENT);
+        assert_eq!(replies.len(), 2 * REPLIES_PER_AGENT + 1);
         let received = customer.state.lock().unwrap().received.clone();
         assert_eq!(
             received, replies,
@@ -307,7 +315,7 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
             .iter()
             .filter(|m| m.sender == chat_core::model::Sender::User)
             .count();
-        assert_eq!(users, SENDS);
+        assert_eq!(users, SENDS + 1);
     }
     // The case that used to lose replies really happened here, and more than once.
     let caught_up: usize = customers

@@ -1,4 +1,5 @@
-//! `GET /api/admin/chat/active-sessions?limit=&cursor=`: active sessions, newest first.
+//! `GET /api/admin/chat/active-sessions?limit=&cursor=&waiting=`: active sessions, newest
+//! first, or (`waiting=true`) those awaiting an answer, longest wait first.
 
 use chat_core::http::{parse, request, respond, ApiError, Operation, Reply};
 use chat_core::{App, Endpoint};
@@ -15,9 +16,10 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         request::verified_admin(app, &request).await?;
         let limit = parse::page_limit(request::query_param(&request, "limit"))?;
         let cursor = parse::page_cursor(request::query_param(&request, "cursor"))?;
+        let waiting = parse::flag("waiting", request::query_param(&request, "waiting"))?;
         let sessions = app
             .chat
-            .list_active_sessions(limit, cursor.as_ref())
+            .list_active_sessions(limit, cursor.as_ref(), waiting)
             .await?;
         Ok::<_, ApiError>(Reply::new(
             sessions,

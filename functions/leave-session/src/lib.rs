@@ -15,7 +15,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let result = async {
         let access = ClientAccess {
             session_id: parse::session_reference(&request::json_object(&request)?)?,
-            token: request::chat_token(&request),
+            token: request::chat_token(&request)?,
         };
         let ended = app.chat.leave_session(&access).await?;
         Ok::<_, ApiError>(Reply::new(ended, "Chat session ended"))

@@ -16,7 +16,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let result = async {
         let access = ClientAccess {
             session_id: parse::path_session_id(request::path_param(&request, "sessionId"))?,
-            token: request::chat_token(&request),
+            token: request::chat_token(&request)?,
         };
         let after = parse::cursor(request::query_param(&request, "after"))?;
         let polled = app.chat.poll_support_messages(&access, after).await?;

@@ -19,7 +19,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             parse::message(&body, Sender::User, app.config().max_message_chars)?;
         let access = ClientAccess {
             session_id,
-            token: request::chat_token(&request),
+            token: request::chat_token(&request)?,
         };
         let sent = app.chat.send_user_message(&access, message).await?;
         Ok::<_, ApiError>(Reply::new(sent, "Message sent successfully"))

@@ -16,7 +16,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         let (session_id, rating, feedback) = parse::rating(&request::json_object(&request)?)?;
         let access = ClientAccess {
             session_id,
-            token: request::chat_token(&request),
+            token: request::chat_token(&request)?,
         };
         let receipt = app.chat.rate_session(&access, rating, feedback).await?;
         Ok::<_, ApiError>(Reply::new(receipt, "Rating submitted successfully"))

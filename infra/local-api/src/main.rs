@@ -56,7 +56,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let template = Template::workspace_default()?;
     template.ensure_table(&client, &config.table_name).await?;
     let table = config.table_name.clone();
+    let idle_timeout = config.idle_timeout;
     let app = App::new(client, config, Arc::new(SystemClock));
+    // What the deployed schedule does every minute, on a timer of its own.
+    let sweep_every = std::time::Duration::from_secs(
+        std::env::var("SWEEP_INTERVAL_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(60),
+    );
+    let sweeper = {
+        let chat = app.chat.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(sweep_every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let run = idle_sweep::sweep(&chat);
+                if let Err(err) = chat_core::iam_calls::serving(idle_sweep::NAME, run).await {
+                    tracing::warn!(error = %err, "idle sweep failed");
+                }
+            }
+        })
+    };
 
     // One support agent to sign in with.
     let admin_email =
@@ -91,6 +114,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("Dashboard: {}/{stage}/admin", gateway.url());
+    println!(
+        "Idle sessions end after {} s (sweep every {} s)",
+        idle_timeout.as_secs(),
+        sweep_every.as_secs()
+    );
     println!("Admin sign-in: {admin_email}");
     if generated {
         println!("Admin password: {admin_password}  (set LOCAL_ADMIN_PASSWORD to choose one)");
@@ -103,6 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+    sweeper.abort();
     gateway.stop().await;
     drop(server);
     Ok(())

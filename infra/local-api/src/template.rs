@@ -126,6 +126,38 @@ impl Template {
         Ok(routes)
     }
 
+    /// Functions started by a `Schedule` event (not by a route), by `CodeUri` directory name.
+    pub fn scheduled_functions(&self) -> Result<Vec<String>, TemplateError> {
+        let mut names = Vec::new();
+        for (name, function) in self.resources_of_type("AWS::Serverless::Function")? {
+            let properties = function
+                .get("Properties")
+                .ok_or_else(|| shape(format!("{name} has no Properties")))?;
+            let scheduled = properties
+                .get("Events")
+                .and_then(Value::as_mapping)
+                .is_some_and(|events| {
+                    events
+                        .values()
+                        .any(|event| str_at(event, "Type") == Some("Schedule"))
+                });
+            if scheduled {
+                let code_uri = str_at(properties, "CodeUri")
+                    .ok_or_else(|| shape(format!("{name} has no CodeUri")))?;
+                names.push(
+                    code_uri
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(code_uri)
+                        .to_owned(),
+                );
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// The stage the API is deployed to (`StageName` of its one `AWS::Serverless::Api`): the
     /// first path segment of the execute-api URL.
     pub fn stage_name(&self) -> Result<String, TemplateError> {

@@ -14,10 +14,10 @@ use crate::store::items::{
     ACTIVITY_SK_PREFIX,
 };
 use crate::store::items::{
-    idempotency_sk, message_sk, session_pk, Entity, IdempotencyItem, MessageItem, SessionItem,
-    ACTIVE_PARTITION, SESSION_SK,
+    idempotency_sk, message_sk, session_pk, EndReason, Entity, IdempotencyItem, KeyOwner,
+    MessageItem, SessionItem,
 };
-use crate::store::{ActivityFilter, AdminEnd, PageCursor};
+use crate::store::{ActivityFilter, PageCursor, PollWrite};
 use crate::store::{
     AppendOutcome, ChatStore, ConditionalUpdate, EndSession, MessageFilter, NewMessage,
     RateSession, StoreError,
@@ -25,6 +25,7 @@ use crate::store::{
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -39,6 +40,8 @@ const MAX_SEND_ATTEMPTS: usize = 25;
 pub enum ChatError {
     #[error("authentication token required")]
     NoToken,
+    #[error("X-Chat-Token is blank or malformed")]
+    MalformedToken,
     /// Also what a wrong token gets, so nobody learns which session ids exist.
     #[error("chat session not found or inactive")]
     SessionNotFound,
@@ -48,6 +51,9 @@ pub enum ChatError {
     RatingExists,
     #[error("too many simultaneous messages in this session, please retry")]
     Contention,
+    /// The same `messageId` with another text: a client bug, not a retry.
+    #[error("this messageId was already used for a different message")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -105,6 +111,8 @@ pub struct PolledMessages {
     pub messages: Vec<WireMessage>,
     pub session_ended: bool,
     pub session_status: SessionStatus,
+    /// Why it ended (`user`, `idle`, `admin`); null while active.
+    pub end_reason: Option<EndReason>,
     pub has_more: bool,
 }
 
@@ -144,6 +152,29 @@ impl From<IdempotencyItem> for SentMessage {
             message_id: item.message_id,
             status: "sent",
             timestamp: item.timestamp,
+        }
+    }
+}
+
+/// How a session is being ended, and what the ending write must also check.
+struct Ending<'a> {
+    reason: EndReason,
+    /// `user`, `system` (idle) or the agent's id.
+    ended_by: &'a str,
+    token_hash: Option<&'a TokenHash>,
+    /// The client presented no token (migration mode).
+    tokenless: bool,
+    activity: Option<&'a ActivityItem>,
+}
+
+impl<'a> Ending<'a> {
+    fn new(reason: EndReason, ended_by: &'a str) -> Self {
+        Self {
+            reason,
+            ended_by,
+            token_hash: None,
+            tokenless: false,
+            activity: None,
         }
     }
 }
@@ -205,6 +236,25 @@ impl ChatService {
         }
     }
 
+    /// Whether the presented token (or, in migration mode, none) lets the client act on this
+    /// session. Once a session has seen its token, it is required there in either mode.
+    fn check_client(
+        &self,
+        session: &SessionItem,
+        token: Option<&ClientToken>,
+    ) -> Result<(), ChatError> {
+        match token {
+            Some(token) => authorize_client(session, token),
+            None if session.token_presented => Err(ChatError::NoToken),
+            None => Ok(()),
+        }
+    }
+
+    /// In migration mode, the first token a session sees is remembered (one write, once).
+    fn remember_token(&self, session: &SessionItem, token: Option<&ClientToken>) -> bool {
+        !self.config.require_client_token && token.is_some() && !session.token_presented
+    }
+
     pub async fn check_health(&self) -> Result<(), ChatError> {
         Ok(self.store.ping().await?)
     }
@@ -214,32 +264,7 @@ impl ChatService {
         let session_id = new.session_id.unwrap_or_else(SessionId::generate);
         let token = ClientToken::generate();
         let start_time = iso8601(self.now());
-        let item = SessionItem {
-            pk: session_pk(&session_id),
-            sk: SESSION_SK.to_owned(),
-            gsi1pk: Some(ACTIVE_PARTITION.to_owned()),
-            gsi1sk: Some(format!("{start_time}#{session_id}")),
-            entity: Entity::Session,
-            session_id: session_id.to_string(),
-            user_info: new.user_info,
-            status: SessionStatus::Active,
-            start_time: start_time.clone(),
-            token_hash: token.hash().as_str().to_owned(),
-            last_seq: 0,
-            support_count: 0,
-            delivered_support_seq: 0,
-            delivered_support_count: 0,
-            delivery_cursor: None,
-            delivery_from: 0,
-            last_message: None,
-            waiting_since: None,
-            end_time: None,
-            ended_by: None,
-            rating: None,
-            feedback: None,
-            rated_at: None,
-            expires_at: None,
-        };
+        let item = SessionItem::open(&session_id, new.user_info, &token.hash(), &start_time);
         if !self.store.create_session(&item).await? {
             return Err(ChatError::SessionExists);
         }
@@ -280,14 +305,20 @@ impl ChatService {
         author: Author<'_>,
         message: OutgoingMessage,
     ) -> Result<SentMessage, ChatError> {
-        let sender = match author {
-            Author::Client(_) => Sender::User,
-            Author::Support { .. } => Sender::Admin,
+        let (sender, owner) = match author {
+            Author::Client(_) => (Sender::User, KeyOwner::Customer),
+            Author::Support { admin_id } => (Sender::Admin, KeyOwner::Agent(admin_id)),
         };
         let idem_sk = message
             .idempotency_key
             .as_ref()
-            .map(|key| idempotency_sk(sender, key));
+            .map(|key| idempotency_sk(owner, key));
+        let text_hash = text_hash(message.text.as_str());
+        // The same key again is a retry only with the same text.
+        let first_result = |first: IdempotencyItem| match &first.text_hash {
+            Some(hash) if *hash != text_hash => Err(ChatError::IdempotencyKeyReused),
+            _ => Ok(SentMessage::from(first)),
+        };
         let mut known_session: Option<SessionItem> = None;
 
         for _ in 0..MAX_SEND_ATTEMPTS {
@@ -299,11 +330,11 @@ impl ChatService {
                         .read_for_send(session_id, idem_sk.as_deref())
                         .await?;
                     let session = snapshot.session.ok_or(ChatError::SessionNotFound)?;
-                    if let Author::Client(Some(token)) = author {
-                        authorize_client(&session, token)?;
+                    if let Author::Client(token) = author {
+                        self.check_client(&session, token)?;
                     }
                     if let Some(first) = snapshot.previous {
-                        return Ok(first.into());
+                        return first_result(first);
                     }
                     session
                 }
@@ -342,6 +373,7 @@ impl ChatService {
                 entity: Entity::Idempotency,
                 message_id: message_id.to_string(),
                 timestamp: timestamp.clone(),
+                text_hash: Some(text_hash.clone()),
                 expires_at,
             });
             let outcome = self
@@ -361,6 +393,8 @@ impl ChatService {
                             )),
                             Author::Client(_) => None,
                         },
+                        token_presented: matches!(author, Author::Client(Some(_)))
+                            && !session.token_presented,
                     },
                 )
                 .await?;
@@ -376,10 +410,15 @@ impl ChatService {
                 AppendOutcome::DuplicateKey => {
                     let sk = idem_sk.as_deref().unwrap_or_default();
                     let first = self.store.get_idempotency(session_id, sk).await?;
-                    return first.map(SentMessage::from).ok_or_else(|| {
-                        StoreError::Request("idempotency item vanished after a conflict".into())
-                            .into()
-                    });
+                    return first.map_or_else(
+                        || {
+                            Err(StoreError::Request(
+                                "idempotency item vanished after a conflict".into(),
+                            )
+                            .into())
+                        },
+                        first_result,
+                    );
                 }
             }
         }
@@ -387,9 +426,11 @@ impl ChatService {
     }
 
     /// What the client poll returns: the support messages no poll has delivered yet (oldest
-    /// first, at most [`POLL_LIMIT`]) and the session state. One Query from the cursor in the
-    /// common case; a second only when undelivered replies sort before the cursor (the shipped
-    /// app's cursor habit, see [`delivery`]). A poll that returns replies records how far it got.
+    /// first, at most [`POLL_LIMIT`]) and the session state. The session item is read first and
+    /// alone: with nothing undelivered (the common case) that is the whole poll, and a wrong
+    /// token never costs a message read. Otherwise one bounded Query reads from the delivery
+    /// marker, whatever the app did with its cursor (see [`delivery`]), and one conditional
+    /// write records how far it got (with the client's presence, when due).
     pub async fn poll_support_messages(
         &self,
         access: &ClientAccess,
@@ -397,60 +438,58 @@ impl ChatService {
     ) -> Result<PolledMessages, ChatError> {
         let token = self.presented_token(access)?;
         let session_id = &access.session_id;
-        let mut page = self
-            .store
-            .read_after(session_id, after, MessageFilter::SupportOnly)
-            .await?;
         let session = self
-            .session_of_page(session_id, page.session.take(), page.truncated)
-            .await?;
-        if let Some(token) = token {
-            authorize_client(&session, token)?;
-        }
-        let plan = delivery::plan_poll(
-            after.map(MessageId::seq),
-            &session,
-            page.messages.len(),
-            !page.truncated,
-        );
-        let (mut messages, mut has_more) = (page.messages, page.truncated);
-        if plan.catch_up {
-            let earlier = self
+            .store
+            .get_session(session_id)
+            .await?
+            .ok_or(ChatError::SessionNotFound)?;
+        self.check_client(&session, token)?;
+        let plan = delivery::plan_poll(after.map(MessageId::seq), &session);
+        let (mut messages, mut has_more, mut write) = (Vec::new(), false, PollWrite::default());
+        if plan.read {
+            let range = self
                 .store
                 .read_support_range(
                     session_id,
                     MessageId::from_seq(plan.start + 1),
-                    MessageId::from_seq(plan.cursor),
+                    MessageId::from_seq(session.last_seq),
+                    POLL_LIMIT as i32,
                 )
                 .await?;
-            // A cut-short catch-up must not be followed by later messages: that would leave a gap.
-            if earlier.truncated {
-                (messages, has_more) = (earlier.messages, true);
-            } else {
-                messages.splice(0..0, earlier.messages);
-            }
+            has_more = !range.complete;
+            let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
+            write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
+                .map(|reached| (session.delivery(), reached));
+            messages = range.messages;
         }
-        messages.retain(|m| message_seq(m) > plan.start);
-        has_more |= messages.len() > POLL_LIMIT;
-        messages.truncate(POLL_LIMIT);
-        let returned: Vec<u64> = messages.iter().map(message_seq).collect();
-        if let Some(reached) = delivery::reached(&plan, &session, &returned) {
-            let recorded = self
-                .store
-                .record_delivery(session_id, &session.delivery(), &reached)
-                .await?;
-            if !recorded {
-                // Another poll of this session delivered meanwhile (two polls overlapping):
-                // these messages are its to deliver; the next poll continues after them.
-                (messages, has_more) = (Vec::new(), true);
-            }
+        let now = self.now();
+        if self.presence_due(&session, now) && session.status.is_active() {
+            write.seen_at = Some(iso8601(now));
+        }
+        write.token_presented = self.remember_token(&session, token);
+        if !self.store.record_poll(session_id, &write).await? {
+            // Another poll of this session delivered meanwhile (two polls overlapping): these
+            // messages are its to deliver; the next poll continues after them.
+            (messages, has_more) = (Vec::new(), true);
         }
         Ok(PolledMessages {
             messages: messages.into_iter().map(WireMessage::from).collect(),
             session_ended: !session.status.is_active(),
             session_status: session.status,
+            end_reason: session.end_reason,
             has_more,
         })
+    }
+
+    /// A poll refreshes the client's presence at most every quarter of the idle timeout, so
+    /// most polls write nothing and the sweep still never ends a session that is polling.
+    fn presence_due(&self, session: &SessionItem, now: DateTime<Utc>) -> bool {
+        let quarter = self.config.idle_timeout / 4;
+        session
+            .last_seen_at
+            .as_deref()
+            .and_then(parse_iso8601)
+            .is_none_or(|seen| (now - seen).to_std().is_ok_and(|age| age >= quarter))
     }
 
     /// The session a partition read returned; it sorts after every message, so it is missing
@@ -472,27 +511,89 @@ impl ChatService {
         }
     }
 
-    /// The client leaves: the session ends (status `ended`) and can then be rated.
+    /// The client leaves: the session ends (status `ended`, reason `user`) and can be rated.
     pub async fn leave_session(&self, access: &ClientAccess) -> Result<EndedSession, ChatError> {
         let token = self.presented_token(access)?;
-        let now = self.now();
-        let end_time = iso8601(now);
+        let session = self
+            .store
+            .get_session(&access.session_id)
+            .await?
+            .filter(|s| s.status.is_active())
+            .ok_or(ChatError::SessionNotFound)?;
+        self.check_client(&session, token)?;
         let token_hash = token.map(ClientToken::hash);
-        let outcome = self
+        let ending = Ending {
+            token_hash: token_hash.as_ref(),
+            tokenless: token.is_none(),
+            ..Ending::new(EndReason::User, "user")
+        };
+        self.end(session, ending)
+            .await?
+            .ok_or(ChatError::SessionNotFound)
+    }
+
+    /// Ends an active session the one way every ending goes ([`ChatStore::end_session`]).
+    /// `None` when its conditions refused it (it ended meanwhile, or the client came back).
+    async fn end(
+        &self,
+        session: SessionItem,
+        ending: Ending<'_>,
+    ) -> Result<Option<EndedSession>, ChatError> {
+        let now = self.now();
+        let session_id = SessionId::parse(&session.session_id).ok_or(ChatError::SessionNotFound)?;
+        let end_time = iso8601(now);
+        let committed = self
             .store
             .end_session(EndSession {
-                session: &access.session_id,
-                token_hash: token_hash.as_ref(),
-                status: SessionStatus::Ended,
+                session: &session_id,
+                reason: ending.reason,
+                ended_by: ending.ended_by,
                 end_time: &end_time,
-                ended_by: "user",
                 expires_at: self.expiry_from(now),
+                token_hash: ending.token_hash,
+                tokenless: ending.tokenless,
+                unseen_since: None,
+                activity: ending.activity,
             })
             .await?;
-        match outcome {
-            ConditionalUpdate::Done(session) => Ok(ended_session(session, now)),
-            ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
+        let status = crate::store::lifecycle::status_after(ending.reason);
+        Ok(committed.then(|| ended_session(SessionItem { status, ..session }, now)))
+    }
+
+    /// Ends every session whose client has not been heard from for the idle timeout (status
+    /// `ended`, reason `idle`), reading the presence index, never the table. Each end is the
+    /// same conditional transaction as a leave, also conditioned on the client still being
+    /// unseen: a send or poll racing the sweep either lands first (and the session stays) or
+    /// finds the session ended. Returns how many it ended.
+    pub async fn end_idle_sessions(&self, max: usize) -> Result<usize, ChatError> {
+        let idle = Duration::from_std(self.config.idle_timeout).unwrap_or(Duration::MAX);
+        let cutoff = iso8601(self.now() - idle);
+        let mut ended = 0;
+        let candidates = self
+            .store
+            .unseen_sessions(&cutoff, max.min(1000) as i32)
+            .await?;
+        let now = self.now();
+        let end_time = iso8601(now);
+        for session_id in candidates {
+            // No read first: the write's own conditions (still active, still unseen) decide.
+            let done = self
+                .store
+                .end_session(EndSession {
+                    session: &session_id,
+                    reason: EndReason::Idle,
+                    ended_by: "system",
+                    end_time: &end_time,
+                    expires_at: self.expiry_from(now),
+                    token_hash: None,
+                    tokenless: false,
+                    unseen_since: Some(&cutoff),
+                    activity: None,
+                })
+                .await?;
+            ended += usize::from(done);
         }
+        Ok(ended)
     }
 
     /// The user rates an ended session, once.
@@ -513,6 +614,7 @@ impl ChatService {
                 rating: rating.stars(),
                 feedback: feedback.as_ref().map(Feedback::as_str),
                 rated_at: &rated_at,
+                tokenless: token.is_none(),
             })
             .await?;
         match outcome {
@@ -580,6 +682,7 @@ pub struct SessionDetails {
     pub start_time: String,
     pub end_time: Option<String>,
     pub ended_by: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub message_count: u64,
     pub waiting_since: Option<String>,
     pub rating: Option<u8>,
@@ -645,18 +748,21 @@ impl ChatService {
         }
     }
 
-    /// The admin list: active sessions, newest first, from one Query on the sparse index (and,
-    /// only when there is more than one page, one count of the rest).
+    /// The admin list: active sessions, newest first (or only those awaiting an answer,
+    /// longest wait first), one Query on a sparse index, and the exact number of active
+    /// sessions from one counter read: two requests whatever the number of sessions.
     pub async fn list_active_sessions(
         &self,
         limit: i32,
         cursor: Option<&PageCursor>,
+        waiting_only: bool,
     ) -> Result<ActiveSessions, ChatError> {
-        let page = self.store.active_sessions(limit, cursor).await?;
-        let total_active = match (&page.next, cursor) {
-            (None, None) => page.items.len() as u64,
-            _ => self.store.count_active_sessions().await?,
+        let page = if waiting_only {
+            self.store.waiting_sessions(limit, cursor).await?
+        } else {
+            self.store.active_sessions(limit, cursor).await?
         };
+        let total_active = self.store.active_count().await?;
         Ok(ActiveSessions {
             sessions: page
                 .items
@@ -708,6 +814,7 @@ impl ChatService {
                 start_time: session.start_time,
                 end_time: session.end_time,
                 ended_by: session.ended_by,
+                end_reason: session.end_reason,
                 message_count: session.last_seq,
                 waiting_since: session.waiting_since,
                 rating: session.rating,
@@ -728,8 +835,8 @@ impl ChatService {
         })
     }
 
-    /// A support agent ends an active session: status `ended_by_admin`, logged
-    /// (`ENDED_SESSION`) in the same transaction. The acting admin is the verified one.
+    /// A support agent ends an active session: status `ended_by_admin`, reason `admin`,
+    /// logged (`ENDED_SESSION`) in the same transaction. The acting admin is the verified one.
     pub async fn end_session_by_admin(
         &self,
         admin: &VerifiedAdmin,
@@ -741,32 +848,21 @@ impl ChatService {
             .await?
             .filter(|s| s.status.is_active())
             .ok_or(ChatError::SessionNotFound)?;
-        let now = self.now();
-        let ended = ended_session(
-            SessionItem {
-                status: SessionStatus::EndedByAdmin,
-                ..session
-            },
-            now,
-        );
+        let duration = ended_session(session.clone(), self.now()).duration;
         let activity = self.activity(
             &admin.admin_id,
             session_id,
             ActivityAction::EndedSession,
-            json!({ "duration": ended.duration }),
+            json!({ "duration": duration }),
         );
-        let committed = self
-            .store
-            .end_session_by_admin(AdminEnd {
-                session: session_id,
-                end_time: &ended.end_time,
-                admin_id: &admin.admin_id,
-                expires_at: self.expiry_from(now),
-                activity: &activity,
-            })
-            .await?;
         // Not committed: it was ended by someone else between the read and the write.
-        committed.then_some(ended).ok_or(ChatError::SessionNotFound)
+        let ending = Ending {
+            activity: Some(&activity),
+            ..Ending::new(EndReason::Admin, &admin.admin_id)
+        };
+        self.end(session, ending)
+            .await?
+            .ok_or(ChatError::SessionNotFound)
     }
 
     /// The activity log, newest first.
@@ -793,6 +889,10 @@ impl ChatService {
             next_cursor: page.next.map(|c| c.as_str().to_owned()),
         })
     }
+}
+
+fn text_hash(text: &str) -> String {
+    crate::ids::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// A stored message's number in its session (its id is written from it, so it always parses).

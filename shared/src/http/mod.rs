@@ -81,16 +81,28 @@ impl ApiError {
                 format!("Request body must be at most {limit} bytes"),
                 Value::Null,
             ),
+            // A forged or foreign page cursor: DynamoDB would refuse it as a start key.
+            Self::Chat(ChatError::Store(StoreError::ForeignCursor)) => (
+                StatusCode::BAD_REQUEST,
+                InputCode::ValidationError.as_str(),
+                "cursor is not a cursor of this list".to_owned(),
+                json!({ "field": "cursor" }),
+            ),
             Self::Chat(ChatError::Store(err)) | Self::Auth(AdminAuthError::Store(err)) => {
                 store_failure(operation, &err)
             }
             Self::Chat(err) => {
                 let (status, code) = match &err {
-                    ChatError::NoToken => (StatusCode::UNAUTHORIZED, "NO_TOKEN"),
+                    ChatError::NoToken | ChatError::MalformedToken => {
+                        (StatusCode::UNAUTHORIZED, "NO_TOKEN")
+                    }
                     ChatError::SessionNotFound => (StatusCode::NOT_FOUND, "SESSION_NOT_FOUND"),
                     ChatError::SessionExists => (StatusCode::CONFLICT, "SESSION_EXISTS"),
                     ChatError::RatingExists => (StatusCode::BAD_REQUEST, "RATING_EXISTS"),
                     ChatError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "SESSION_BUSY"),
+                    ChatError::IdempotencyKeyReused => {
+                        (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED")
+                    }
                     ChatError::Store(_) => unreachable!("handled above"),
                 };
                 (status, code, capitalize(&err.to_string()), Value::Null)

@@ -213,6 +213,15 @@ pub fn page_limit(raw: Option<String>) -> Result<i32, ApiError> {
     }
 }
 
+/// A `true`/`false` query switch; absent or empty is false.
+pub fn flag(name: &'static str, raw: Option<String>) -> Result<bool, ApiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("" | "false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(query_error(name, &format!("{name} must be true or false"))),
+    }
+}
+
 /// `?cursor=`: a `nextCursor` this API returned.
 pub fn page_cursor(raw: Option<String>) -> Result<Option<PageCursor>, ApiError> {
     match raw.as_deref().map(str::trim) {

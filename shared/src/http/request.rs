@@ -43,13 +43,18 @@ pub fn json_object(request: &Request) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// The `X-Chat-Token` header, if the client sent one.
-pub fn chat_token(request: &Request) -> Option<ClientToken> {
-    request
-        .headers()
-        .get(CHAT_TOKEN_HEADER)
-        .and_then(|value| value.to_str().ok())
+/// The `X-Chat-Token` header, if the client sent one. A blank or malformed one is refused,
+/// never taken for "no header" (which migration mode may accept).
+pub fn chat_token(request: &Request) -> Result<Option<ClientToken>, ApiError> {
+    let Some(value) = request.headers().get(CHAT_TOKEN_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
         .and_then(ClientToken::from_header)
+        .map(Some)
+        .ok_or(ApiError::Chat(crate::chat::ChatError::MalformedToken))
 }
 
 pub fn path_param(request: &Request, name: &str) -> Option<String> {

@@ -2,12 +2,10 @@
 
 use super::items::*;
 use super::ChatStore;
-use super::{decode, n, s, session_key, written, Item, StoreError};
+use super::{decode, n, s, written, Item, StoreError};
 use crate::ids::SessionId;
-use crate::model::SessionStatus;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -17,14 +15,26 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageCursor(String);
 
-/// Key attributes a cursor may carry; anything else is not one of ours.
-const CURSOR_KEYS: [&str; 6] = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"];
+/// Which listing a cursor continues, so that only keys that listing can produce are accepted:
+/// DynamoDB refuses an `ExclusiveStartKey` of another shape (a 500 if we passed it on).
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    /// Sessions on an index whose partition key attribute is `index` + "PK" (e.g. `GSI1`).
+    Sessions { index: &'a str, partition: &'a str },
+    /// Activity entries on an index (`GSI1`: one agent's, `GSI2`: everything).
+    Activity { index: &'a str, partition: &'a str },
+    /// One session's activity entries, in its own partition.
+    SessionActivity { session: &'a SessionId },
+    /// Our own listings (never from a request).
+    Internal,
+}
 
 impl PageCursor {
+    /// Decodes the outer form only; [`Listing`] decides whether its keys fit.
     pub fn parse(text: &str) -> Option<Self> {
-        Self(text.to_owned())
-            .to_key()
-            .map(|_| Self(text.to_owned()))
+        (text.len() <= 1024)
+            .then(|| Self(text.to_owned()))
+            .filter(|cursor| cursor.strings().is_some())
     }
 
     pub fn as_str(&self) -> &str {
@@ -40,12 +50,53 @@ impl PageCursor {
         Some(Self(URL_SAFE_NO_PAD.encode(json)))
     }
 
-    fn to_key(&self) -> Option<Item> {
+    fn strings(&self) -> Option<BTreeMap<String, String>> {
         let json = URL_SAFE_NO_PAD.decode(&self.0).ok()?;
-        let strings: BTreeMap<String, String> = serde_json::from_slice(&json).ok()?;
-        let known =
-            !strings.is_empty() && strings.keys().all(|k| CURSOR_KEYS.contains(&k.as_str()));
-        known.then(|| strings.into_iter().map(|(k, v)| (k, s(v))).collect())
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// The start key, if this cursor is one the listing itself could have handed out.
+    pub(crate) fn key_for(&self, listing: Listing<'_>) -> Option<Item> {
+        let strings = self.strings()?;
+        let get = |name: &str| strings.get(name).map(String::as_str);
+        let session_of = |pk: Option<&str>| {
+            pk.and_then(|pk| pk.strip_prefix("SESSION#"))
+                .and_then(SessionId::parse)
+        };
+        let index_keys = |index: &str, partition: &str| {
+            let (pk, sk) = (format!("{index}PK"), format!("{index}SK"));
+            let fits = get(&pk) == Some(partition)
+                && get(&sk).is_some_and(|v| !v.is_empty() && v.len() <= 256);
+            fits.then_some([pk, sk])
+        };
+        let fits = match listing {
+            Listing::Internal => !strings.is_empty(),
+            Listing::Sessions { index, partition } => {
+                index_keys(index, partition).is_some_and(|names| {
+                    let id = session_of(get("PK"));
+                    strings.len() == 4
+                        && names.iter().all(|n| strings.contains_key(n))
+                        && get("SK") == Some(SESSION_SK)
+                        && id.is_some_and(|id| {
+                            get(&names[1]).is_some_and(|v| v.ends_with(&format!("#{id}")))
+                        })
+                })
+            }
+            Listing::Activity { index, partition } => {
+                index_keys(index, partition).is_some_and(|names| {
+                    strings.len() == 4
+                        && names.iter().all(|n| strings.contains_key(n))
+                        && session_of(get("PK")).is_some()
+                        && get("SK").is_some_and(|sk| sk.starts_with(ACTIVITY_SK_PREFIX))
+                })
+            }
+            Listing::SessionActivity { session } => {
+                strings.len() == 2
+                    && get("PK") == Some(session_pk(session).as_str())
+                    && get("SK").is_some_and(|sk| sk.starts_with(ACTIVITY_SK_PREFIX))
+            }
+        };
+        fits.then(|| strings.into_iter().map(|(k, v)| (k, s(v))).collect())
     }
 }
 
@@ -62,15 +113,7 @@ pub struct ActivityFilter {
     pub session_id: Option<SessionId>,
 }
 
-pub struct AdminEnd<'a> {
-    pub session: &'a SessionId,
-    pub end_time: &'a str,
-    pub admin_id: &'a str,
-    pub expires_at: i64,
-    pub activity: &'a ActivityItem,
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+pub(crate) fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Request(e.to_string()))
 }
 
@@ -86,18 +129,18 @@ impl ChatStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn query_page<T: DeserializeOwned>(
+    /// One page of a listing. A cursor that the listing could not have handed out is refused
+    /// ([`StoreError::ForeignCursor`]) before anything is read.
+    pub(crate) async fn query_page<T: DeserializeOwned>(
         &self,
         query: QueryFluentBuilder,
         limit: Option<i32>,
-        cursor: Option<&PageCursor>,
+        cursor: Option<(&PageCursor, Listing<'_>)>,
     ) -> Result<Page<T>, StoreError> {
         let start = match cursor {
-            Some(cursor) => Some(
-                cursor
-                    .to_key()
-                    .ok_or_else(|| StoreError::Request("bad cursor".into()))?,
-            ),
+            Some((cursor, listing)) => {
+                Some(cursor.key_for(listing).ok_or(StoreError::ForeignCursor)?)
+            }
             None => None,
         };
         let output = query
@@ -132,82 +175,12 @@ impl ChatStore {
             .key_condition_expression("GSI1PK = :active")
             .expression_attribute_values(":active", s(ACTIVE_PARTITION))
             .scan_index_forward(false);
-        self.query_page(query, Some(limit), cursor).await
-    }
-
-    /// How many sessions are active (reads only the index keys' count, page by page).
-    pub async fn count_active_sessions(&self) -> Result<u64, StoreError> {
-        let mut total = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(ACTIVE_INDEX)
-                .key_condition_expression("GSI1PK = :active")
-                .expression_attribute_values(":active", s(ACTIVE_PARTITION))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            total += output.count.max(0) as u64;
-            match output.last_evaluated_key.filter(|k| !k.is_empty()) {
-                Some(key) => start = Some(key),
-                None => return Ok(total),
-            }
-        }
-    }
-
-    /// Ends a session for a support agent and logs it, in one transaction.
-    /// Returns false (nothing written) when the session is not active.
-    pub async fn end_session_by_admin(&self, end: AdminEnd<'_>) -> Result<bool, StoreError> {
-        let update = built(
-            Update::builder()
-                .table_name(self.table())
-                .set_key(Some(session_key(end.session)))
-                .update_expression(
-                    "SET #status = :status, endTime = :end, endedBy = :by, expiresAt = :expires \
-                     REMOVE GSI1PK, GSI1SK, waitingSince",
-                )
-                .condition_expression("#status = :active")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
-                .expression_attribute_values(":status", s(SessionStatus::EndedByAdmin.as_str()))
-                .expression_attribute_values(":end", s(end.end_time))
-                .expression_attribute_values(":by", s(end.admin_id))
-                .expression_attribute_values(":expires", n(end.expires_at))
-                .build(),
-        )?;
-        let writes = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.put_if_new(serde_dynamo::to_item(end.activity)?)?,
-        ];
-        self.transact_if(writes).await
-    }
-
-    /// Runs a transaction; false when a condition refused it.
-    async fn transact_if(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
+        let listing = Listing::Sessions {
+            index: ACTIVE_INDEX,
+            partition: ACTIVE_PARTITION,
+        };
+        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(err.into()),
-            },
-        }
     }
 
     /// One log entry on its own (a viewed session: no other state changes with it).
@@ -230,6 +203,18 @@ impl ChatStore {
         cursor: Option<&PageCursor>,
     ) -> Result<Page<ActivityItem>, StoreError> {
         let query = self.client().query().scan_index_forward(false);
+        let admin_partition = filter.admin_id.as_deref().map(admin_activity_partition);
+        let listing = match (&filter.session_id, &admin_partition) {
+            (Some(session), _) => Listing::SessionActivity { session },
+            (None, Some(partition)) => Listing::Activity {
+                index: ACTIVE_INDEX,
+                partition,
+            },
+            (None, None) => Listing::Activity {
+                index: ALL_INDEX,
+                partition: ACTIVITY_ALL_PARTITION,
+            },
+        };
         let query = match (&filter.session_id, &filter.admin_id) {
             (Some(session), admin) => {
                 let query = query
@@ -252,7 +237,8 @@ impl ChatStore {
                 .key_condition_expression("GSI2PK = :pk")
                 .expression_attribute_values(":pk", s(ACTIVITY_ALL_PARTITION)),
         };
-        self.query_page(query, Some(limit), cursor).await
+        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
+            .await
     }
 
     /// Creates an admin unless the id or the email is taken (then returns false).
@@ -294,7 +280,9 @@ impl ChatStore {
                 .index_name(ALL_INDEX)
                 .key_condition_expression("GSI2PK = :pk")
                 .expression_attribute_values(":pk", s(ADMIN_LIST_PARTITION));
-            let page: Page<AdminItem> = self.query_page(query, None, cursor.as_ref()).await?;
+            let page: Page<AdminItem> = self
+                .query_page(query, None, cursor.as_ref().map(|c| (c, Listing::Internal)))
+                .await?;
             admins.extend(page.items);
             match page.next {
                 Some(next) => cursor = Some(next),

@@ -7,15 +7,32 @@
 //!   from a cursor returns the new messages and the session state together.
 //!
 //! Active sessions also carry `GSI1PK = ACTIVE`, `GSI1SK = <startTime>#<sessionId>`: the sparse
-//! index the admin list reads. Ending a session removes both, so it leaves the index.
+//! index the admin list reads. Ending a session removes both, so it leaves the index. Two more
+//! sparse indexes hold only active sessions: `GSI3PK = PRESENCE`, `GSI3SK = <lastSeenAt>#<id>`
+//! (the idle sweep reads the oldest), and, while the customer awaits an answer,
+//! `GSI4PK = WAITING`, `GSI4SK = <waitingSince>#<id>` (the agents' "waiting" list).
+//!
+//! `COUNTER` / `ACTIVE_SESSIONS` counts the active sessions: every start and every end moves it
+//! in the same transaction, so the list's `totalActive` is one read.
 
-use crate::ids::{IdempotencyKey, MessageId, SessionId};
+use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
 use serde::{Deserialize, Serialize};
 
 pub const SESSION_SK: &str = "SESSION";
 pub const ACTIVE_INDEX: &str = "GSI1";
 pub const ACTIVE_PARTITION: &str = "ACTIVE";
+pub const PRESENCE_INDEX: &str = "GSI3";
+pub const PRESENCE_PARTITION: &str = "PRESENCE";
+pub const WAITING_INDEX: &str = "GSI4";
+pub const WAITING_PARTITION: &str = "WAITING";
+pub const COUNTER_PK: &str = "COUNTER";
+pub const ACTIVE_COUNT_SK: &str = "ACTIVE_SESSIONS";
+
+/// An index sort key: a time (ISO 8601, so it sorts) and the session, so keys are unique.
+pub fn timed_sk(at: &str, session: &SessionId) -> String {
+    format!("{at}#{session}")
+}
 
 pub fn session_pk(session: &SessionId) -> String {
     format!("SESSION#{session}")
@@ -28,12 +45,41 @@ pub fn message_sk(id: MessageId) -> String {
 /// Lower bound for "every message": sorts before `MSG#000000000001`.
 pub const MESSAGE_SK_START: &str = "MSG#";
 
-pub fn idempotency_sk(sender: Sender, key: &IdempotencyKey) -> String {
-    let sender = match sender {
-        Sender::User => "user",
-        Sender::Admin => "admin",
-    };
-    format!("IDEM#{sender}#{}", key.as_str())
+/// Whose idempotency key it is: the session's customer, or one support agent (two agents'
+/// keys never collide).
+#[derive(Debug, Clone, Copy)]
+pub enum KeyOwner<'a> {
+    Customer,
+    Agent(&'a str),
+}
+
+pub fn idempotency_sk(owner: KeyOwner<'_>, key: &IdempotencyKey) -> String {
+    match owner {
+        KeyOwner::Customer => format!("IDEM#user#{}", key.as_str()),
+        KeyOwner::Agent(admin_id) => format!("IDEM#admin#{admin_id}#{}", key.as_str()),
+    }
+}
+
+/// Why a session is no longer active (`endReason` in every view of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndReason {
+    /// The customer left.
+    User,
+    /// The customer was not heard from for the idle timeout.
+    Idle,
+    /// A support agent ended it.
+    Admin,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Idle => "idle",
+            Self::Admin => "admin",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +114,14 @@ pub struct SessionItem {
     pub gsi1pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
     pub gsi1sk: Option<String>,
+    #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi3pk: Option<String>,
+    #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi3sk: Option<String>,
+    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
     pub entity: Entity,
     pub session_id: String,
     pub user_info: UserInfo,
@@ -95,9 +149,19 @@ pub struct SessionItem {
     pub waiting_since: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// `user` when the client left, else the admin id.
+    /// `user` when the client left, `system` after inactivity, else the admin id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+    /// When the client was last heard from (a send, or a poll, written at most every quarter
+    /// of the idle timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<String>,
+    /// The client has presented its token: from then on it is required for this session, even
+    /// while ops accept calls without one (`REQUIRE_CLIENT_TOKEN=false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub token_presented: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +188,49 @@ pub struct DeliveryMarker {
 }
 
 impl SessionItem {
+    /// A session as a client starts it: active, in the active and presence indexes, counted
+    /// from message 0, the client seen now.
+    pub fn open(
+        session: &SessionId,
+        user_info: UserInfo,
+        token_hash: &TokenHash,
+        now: &str,
+    ) -> Self {
+        Self {
+            pk: session_pk(session),
+            sk: SESSION_SK.to_owned(),
+            gsi1pk: Some(ACTIVE_PARTITION.to_owned()),
+            gsi1sk: Some(timed_sk(now, session)),
+            gsi3pk: Some(PRESENCE_PARTITION.to_owned()),
+            gsi3sk: Some(timed_sk(now, session)),
+            gsi4pk: None,
+            gsi4sk: None,
+            entity: Entity::Session,
+            session_id: session.to_string(),
+            user_info,
+            status: SessionStatus::Active,
+            start_time: now.to_owned(),
+            token_hash: token_hash.as_str().to_owned(),
+            last_seq: 0,
+            support_count: 0,
+            delivered_support_seq: 0,
+            delivered_support_count: 0,
+            delivery_cursor: None,
+            delivery_from: 0,
+            last_message: None,
+            waiting_since: None,
+            end_time: None,
+            ended_by: None,
+            end_reason: None,
+            last_seen_at: Some(now.to_owned()),
+            token_presented: false,
+            rating: None,
+            feedback: None,
+            rated_at: None,
+            expires_at: None,
+        }
+    }
+
     pub fn delivery(&self) -> DeliveryMarker {
         DeliveryMarker {
             seq: self.delivered_support_seq,
@@ -161,6 +268,10 @@ pub struct IdempotencyItem {
     pub entity: Entity,
     pub message_id: String,
     pub timestamp: String,
+    /// SHA-256 of the text the key was first used with: the same key with another text is a
+    /// client bug, not a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_hash: Option<String>,
     pub expires_at: i64,
 }
 

@@ -5,8 +5,10 @@
 
 pub mod admins;
 pub mod items;
+pub mod lifecycle;
 
-pub use admins::{ActivityFilter, AdminChange, AdminEnd, Page, PageCursor};
+pub use admins::{ActivityFilter, AdminChange, Page, PageCursor};
+pub use lifecycle::{EndSession, PollWrite};
 
 use crate::ids::{MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus};
@@ -34,6 +36,9 @@ pub enum StoreError {
     Request(String),
     #[error("stored item could not be read: {0}")]
     Decode(#[from] serde_dynamo::Error),
+    /// A page cursor this listing never hands out (forged, or from another listing).
+    #[error("the cursor does not belong to this listing")]
+    ForeignCursor,
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError
@@ -68,6 +73,8 @@ pub struct NewMessage {
     pub idempotency: Option<IdempotencyItem>,
     /// Logged in the same transaction (a support agent's message).
     pub activity: Option<ActivityItem>,
+    /// A customer's message: the client presented its token (remembered for good).
+    pub token_presented: bool,
 }
 
 #[derive(Debug)]
@@ -89,6 +96,15 @@ pub struct PartitionPage {
     pub truncated: bool,
 }
 
+/// Support messages of a range, and how far the read got.
+#[derive(Debug, Default)]
+pub struct SupportRange {
+    pub messages: Vec<MessageItem>,
+    /// Every message up to this number was read (the range's end when `complete`).
+    pub scanned_to: u64,
+    pub complete: bool,
+}
+
 /// Which messages a partition read keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageFilter {
@@ -105,19 +121,11 @@ pub enum ConditionalUpdate {
     Refused(Option<SessionItem>),
 }
 
-pub struct EndSession<'a> {
-    pub session: &'a SessionId,
-    /// Required to match when the client ends its own session.
-    pub token_hash: Option<&'a TokenHash>,
-    pub status: SessionStatus,
-    pub end_time: &'a str,
-    pub ended_by: &'a str,
-    pub expires_at: i64,
-}
-
 pub struct RateSession<'a> {
     pub session: &'a SessionId,
     pub token_hash: Option<&'a TokenHash>,
+    /// Migration mode, no token presented: refused once the session has seen its token.
+    pub tokenless: bool,
     pub rating: u8,
     pub feedback: Option<&'a str>,
     pub rated_at: &'a str,
@@ -163,19 +171,6 @@ impl ChatStore {
         self.get::<serde_json::Value>("HEALTH".to_owned(), "HEALTH")
             .await?;
         Ok(())
-    }
-
-    /// Stores a new session unless one with the same id exists. Returns false if it did.
-    pub async fn create_session(&self, session: &SessionItem) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(serde_dynamo::to_item(session)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        written(result)
     }
 
     /// One item by key, strongly consistent.
@@ -286,16 +281,24 @@ impl ChatStore {
             sender: message.sender,
             timestamp: message.timestamp.clone(),
         };
-        // A user message starts (or continues) a wait for support; a support reply ends it.
+        // A user message starts (or continues) a wait for support and shows the client is
+        // present; a support reply ends the wait.
         let update_expression = match message.sender {
             Sender::User => {
                 "SET lastSeq = :next, lastMessage = :preview, \
-                 waitingSince = if_not_exists(waitingSince, :now)"
+                 waitingSince = if_not_exists(waitingSince, :now), \
+                 GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
+                 lastSeenAt = :now, GSI3SK = :since"
             }
             Sender::Admin => {
                 "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
-                 REMOVE waitingSince"
+                 REMOVE waitingSince, GSI4PK, GSI4SK"
             }
+        };
+        let update_expression = if new.token_presented {
+            format!("{update_expression}, tokenPresented = :true")
+        } else {
+            update_expression.to_owned()
         };
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -310,9 +313,18 @@ impl ChatStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match message.sender {
             Sender::User => {
-                update = update.expression_attribute_values(":now", s(message.timestamp.clone()))
+                update = update
+                    .expression_attribute_values(":now", s(message.timestamp.clone()))
+                    .expression_attribute_values(":waiting", s(WAITING_PARTITION))
+                    .expression_attribute_values(
+                        ":since",
+                        s(timed_sk(&message.timestamp, session)),
+                    );
             }
             Sender::Admin => update = update.expression_attribute_values(":one", n(1)),
+        }
+        if new.token_presented {
+            update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
         }
         let mut writes = vec![
             TransactWriteItem::builder()
@@ -395,22 +407,52 @@ impl ChatStore {
         self.read_partition(query, session, filter).await
     }
 
-    /// The support messages numbered `from..=to`, oldest first, from one strongly consistent
-    /// Query: the ones a client's cursor moved past before a poll returned them.
+    /// Support messages numbered `from..=to`, oldest first, reading at most `limit` items of
+    /// the partition (user messages in the range count too): one strongly consistent Query.
+    /// `scanned_to` says how far it read, so a caller always makes progress.
     pub async fn read_support_range(
         &self,
         session: &SessionId,
         from: MessageId,
         to: MessageId,
-    ) -> Result<PartitionPage, StoreError> {
-        let query = self
+        limit: i32,
+    ) -> Result<SupportRange, StoreError> {
+        let output = self
             .client
             .query()
+            .table_name(&self.table)
             .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(session_pk(session)))
             .expression_attribute_values(":from", s(message_sk(from)))
-            .expression_attribute_values(":to", s(message_sk(to)));
-        self.read_partition(query, session, MessageFilter::SupportOnly)
-            .await
+            .expression_attribute_values(":to", s(message_sk(to)))
+            .filter_expression("sender = :admin")
+            .expression_attribute_values(":admin", s("admin"))
+            .consistent_read(true)
+            .limit(limit)
+            .send()
+            .await?;
+        let stopped_at = output
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .and_then(|key| {
+                key.get("SK")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix("MSG#")?
+                    .parse()
+                    .ok()
+            });
+        let messages = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<MessageItem>, _>>()?;
+        Ok(SupportRange {
+            messages,
+            scanned_to: stopped_at.unwrap_or(to.seq()),
+            complete: stopped_at.is_none(),
+        })
     }
 
     async fn read_partition(
@@ -450,71 +492,6 @@ impl ChatStore {
         Ok(page)
     }
 
-    /// Moves the session's delivery marker from the one a poll read to the one it reached, in
-    /// one conditional write. False when another poll moved it first (or the session is gone).
-    pub async fn record_delivery(
-        &self,
-        session: &SessionId,
-        seen: &DeliveryMarker,
-        reached: &DeliveryMarker,
-    ) -> Result<bool, StoreError> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(session)))
-            .update_expression(
-                "SET deliveredSupportSeq = :seq, deliveredSupportCount = :count, \
-                 deliveryFrom = :from, deliveryCursor = :cursor",
-            )
-            .expression_attribute_values(":seq", n(reached.seq))
-            .expression_attribute_values(":count", n(reached.count))
-            .expression_attribute_values(":from", n(reached.poll_start))
-            .expression_attribute_values(
-                ":cursor",
-                reached.poll_cursor.map_or(AttributeValue::Null(true), n),
-            );
-        // Sessions start with the marker at 0 but may lack the attribute; both mean "none yet".
-        let condition = if seen.seq == 0 {
-            "attribute_exists(PK) AND \
-             (attribute_not_exists(deliveredSupportSeq) OR deliveredSupportSeq = :seen)"
-        } else {
-            "attribute_exists(PK) AND deliveredSupportSeq = :seen"
-        };
-        request = request
-            .condition_expression(condition)
-            .expression_attribute_values(":seen", n(seen.seq));
-        written(request.send().await)
-    }
-
-    /// Ends an active session in one conditional write: it leaves the active index and gets
-    /// its expiry. Refused when the session is not active (or the client token is wrong).
-    pub async fn end_session(&self, end: EndSession<'_>) -> Result<ConditionalUpdate, StoreError> {
-        let mut condition = "#status = :active".to_owned();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(end.session)))
-            .update_expression(
-                "SET #status = :status, endTime = :end, endedBy = :by, expiresAt = :expires \
-                 REMOVE GSI1PK, GSI1SK, waitingSince",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
-            .expression_attribute_values(":status", s(end.status.as_str()))
-            .expression_attribute_values(":end", s(end.end_time))
-            .expression_attribute_values(":by", s(end.ended_by))
-            .expression_attribute_values(":expires", n(end.expires_at))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(hash) = end.token_hash {
-            condition.push_str(" AND tokenHash = :token");
-            request = request.expression_attribute_values(":token", s(hash.as_str()));
-        }
-        conditional_update(request.condition_expression(condition).send().await)
-    }
-
     /// Records the rating of an ended session, once, in one conditional write.
     pub async fn rate_session(
         &self,
@@ -542,6 +519,9 @@ impl ChatStore {
         if let Some(hash) = rate.token_hash {
             condition.push_str(" AND tokenHash = :token");
             request = request.expression_attribute_values(":token", s(hash.as_str()));
+        }
+        if rate.tokenless {
+            condition.push_str(" AND attribute_not_exists(tokenPresented)");
         }
         conditional_update(
             request

@@ -1,0 +1,271 @@
+//! A session's life in the table: start, presence, and the one way every session ends, each
+//! keeping the active-session counter exact in the same transaction.
+
+use super::admins::{built, Listing, Page, PageCursor};
+use super::items::*;
+use super::{n, s, session_key, ChatStore, Item, StoreError};
+use crate::ids::{SessionId, TokenHash};
+use crate::model::SessionStatus;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+/// How a session ends. Every way (the customer leaves, an agent ends it, the idle sweep) is
+/// this one transaction: the session leaves every index, gets its expiry, the counter drops.
+pub struct EndSession<'a> {
+    pub session: &'a SessionId,
+    pub reason: EndReason,
+    /// Who ended it: `user`, `system` (idle) or the agent's id.
+    pub ended_by: &'a str,
+    pub end_time: &'a str,
+    pub expires_at: i64,
+    /// The client's token must match (the customer ends their own session).
+    pub token_hash: Option<&'a TokenHash>,
+    /// Migration mode, no token presented: refused once the session has seen its token.
+    pub tokenless: bool,
+    /// Idle sweep: only if the client has still not been seen since this time.
+    pub unseen_since: Option<&'a str>,
+    /// Logged in the same transaction (an agent's action).
+    pub activity: Option<&'a ActivityItem>,
+}
+
+/// What a client poll writes on the session, all in one conditional write.
+#[derive(Debug, Default)]
+pub struct PollWrite {
+    /// Move the delivery marker from the first to the second (refused if it moved meanwhile).
+    pub delivery: Option<(DeliveryMarker, DeliveryMarker)>,
+    /// The client is present now: this time (ISO 8601).
+    pub seen_at: Option<String>,
+    /// The client presented its token (remembered so it is required from now on).
+    pub token_presented: bool,
+}
+
+fn counter_key() -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(COUNTER_PK)),
+        ("SK".to_owned(), s(ACTIVE_COUNT_SK)),
+    ])
+}
+
+impl ChatStore {
+    fn move_active_count(&self, by: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = built(
+            Update::builder()
+                .table_name(self.table())
+                .set_key(Some(counter_key()))
+                .update_expression("ADD activeSessions :by")
+                .expression_attribute_values(":by", n(by))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Stores a new session unless one with the same id exists (then false), and counts it.
+    pub async fn create_session(&self, session: &SessionItem) -> Result<bool, StoreError> {
+        let writes = vec![
+            self.put_if_new(serde_dynamo::to_item(session)?)?,
+            self.move_active_count(1)?,
+        ];
+        self.transact_if(writes).await
+    }
+
+    /// Ends an active session (see [`EndSession`]); false, with nothing written, when its
+    /// conditions refuse it.
+    pub async fn end_session(&self, end: EndSession<'_>) -> Result<bool, StoreError> {
+        let mut condition = "#status = :active".to_owned();
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(session_key(end.session)))
+            .update_expression(
+                "SET #status = :status, endTime = :end, endedBy = :by, endReason = :reason, \
+                 expiresAt = :expires \
+                 REMOVE GSI1PK, GSI1SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, waitingSince",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
+            .expression_attribute_values(":status", s(status_after(end.reason).as_str()))
+            .expression_attribute_values(":end", s(end.end_time))
+            .expression_attribute_values(":by", s(end.ended_by))
+            .expression_attribute_values(":reason", s(end.reason.as_str()))
+            .expression_attribute_values(":expires", n(end.expires_at));
+        if let Some(hash) = end.token_hash {
+            condition.push_str(" AND tokenHash = :token");
+            update = update.expression_attribute_values(":token", s(hash.as_str()));
+        }
+        if end.tokenless {
+            condition.push_str(" AND attribute_not_exists(tokenPresented)");
+        }
+        if let Some(cutoff) = end.unseen_since {
+            condition.push_str(" AND lastSeenAt < :cutoff");
+            update = update.expression_attribute_values(":cutoff", s(cutoff));
+        }
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .update(built(update.condition_expression(condition).build())?)
+                .build(),
+            self.move_active_count(-1)?,
+        ];
+        if let Some(activity) = end.activity {
+            writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
+        }
+        self.transact_if(writes).await
+    }
+
+    /// How many sessions are active: one read of the counter.
+    pub async fn active_count(&self) -> Result<u64, StoreError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(counter_key()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let count = output
+            .item
+            .and_then(|item| item.get("activeSessions").cloned())
+            .and_then(|value| value.as_n().ok().and_then(|n| n.parse::<i64>().ok()))
+            .unwrap_or(0);
+        Ok(count.max(0) as u64)
+    }
+
+    /// Sessions whose customer awaits an answer, longest wait first: one Query.
+    pub async fn waiting_sessions(
+        &self,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page<SessionItem>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .index_name(WAITING_INDEX)
+            .key_condition_expression("GSI4PK = :waiting")
+            .expression_attribute_values(":waiting", s(WAITING_PARTITION))
+            .scan_index_forward(true);
+        let listing = Listing::Sessions {
+            index: WAITING_INDEX,
+            partition: WAITING_PARTITION,
+        };
+        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
+            .await
+    }
+
+    /// Active sessions whose client was last seen before `cutoff`, oldest first: one Query on
+    /// the presence index (keys only), never a scan.
+    pub async fn unseen_sessions(
+        &self,
+        cutoff: &str,
+        limit: i32,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let output = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(PRESENCE_INDEX)
+            .key_condition_expression("GSI3PK = :presence AND GSI3SK < :cutoff")
+            .expression_attribute_values(":presence", s(PRESENCE_PARTITION))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .limit(limit)
+            .send()
+            .await?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| item.get("PK")?.as_s().ok()?.strip_prefix("SESSION#"))
+            .filter_map(SessionId::parse)
+            .collect())
+    }
+
+    /// A client poll's writes on its session, in one conditional write. False when the
+    /// delivery marker moved meanwhile (another poll delivered) or the session is gone.
+    pub async fn record_poll(
+        &self,
+        session: &SessionId,
+        write: &PollWrite,
+    ) -> Result<bool, StoreError> {
+        let mut sets = Vec::new();
+        let mut condition = "attribute_exists(PK)".to_owned();
+        let mut request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(session_key(session)));
+        if let Some((seen, reached)) = &write.delivery {
+            sets.push(
+                "deliveredSupportSeq = :seq, deliveredSupportCount = :count, \
+                 deliveryFrom = :from, deliveryCursor = :cursor",
+            );
+            // Sessions start with the marker at 0 but may lack the attribute: both mean none.
+            condition.push_str(if seen.seq == 0 {
+                " AND (attribute_not_exists(deliveredSupportSeq) OR deliveredSupportSeq = :seen)"
+            } else {
+                " AND deliveredSupportSeq = :seen"
+            });
+            request = request
+                .expression_attribute_values(":seq", n(reached.seq))
+                .expression_attribute_values(":count", n(reached.count))
+                .expression_attribute_values(":from", n(reached.poll_start))
+                .expression_attribute_values(
+                    ":cursor",
+                    reached.poll_cursor.map_or(AttributeValue::Null(true), n),
+                )
+                .expression_attribute_values(":seen", n(seen.seq));
+        }
+        if let Some(at) = &write.seen_at {
+            // GSI3SK moves with it; an ended session has no GSI3PK, so it stays out of the index.
+            sets.push("lastSeenAt = :now, GSI3SK = :presence");
+            request = request
+                .expression_attribute_values(":now", s(at.clone()))
+                .expression_attribute_values(":presence", s(timed_sk(at, session)));
+        }
+        if write.token_presented {
+            sets.push("tokenPresented = :true");
+            request = request.expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
+        if sets.is_empty() {
+            return Ok(true);
+        }
+        let result = request
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .send()
+            .await;
+        super::written(result)
+    }
+
+    /// Runs a transaction; false when a condition refused it.
+    pub(crate) async fn transact_if(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+}
+
+/// The status a session ends in: `ended_by_admin` when an agent ended it, else `ended`.
+pub fn status_after(reason: EndReason) -> SessionStatus {
+    match reason {
+        EndReason::Admin => SessionStatus::EndedByAdmin,
+        EndReason::User | EndReason::Idle => SessionStatus::Ended,
+    }
+}
