@@ -158,6 +158,8 @@ pub struct TestApp {
     pub inspector: aws_sdk_dynamodb::Client,
     /// Counts the DynamoDB requests the API makes.
     pub requests: RequestCounter,
+    /// The app's clock (a manual one in tests that let time pass).
+    pub clock: Arc<dyn chat_core::Clock>,
     http: HttpClient<HttpConnector, Full<Bytes>>,
     _gateway: RunningGateway,
 }
@@ -215,7 +217,7 @@ async fn spawn(
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    let app = App::with_signing_keys(dynamodb.clone(), config, clock, keys);
+    let app = App::with_signing_keys(dynamodb.clone(), config, clock.clone(), keys);
     let chat = app.chat.clone();
     let gateway = Gateway::new(app, &template, &registry::endpoints())
         .expect("every route has a handler")
@@ -228,6 +230,7 @@ async fn spawn(
         chat,
         inspector,
         requests,
+        clock,
         http: HttpClient::builder(TokioExecutor::new()).build_http(),
         _gateway: gateway,
     }
@@ -385,7 +388,7 @@ impl TestApp {
             unique_suffix()
         );
         let password = format!("{name} has a long password");
-        let admin = AdminAccounts::new(self.chat.store(), &SystemClock)
+        let admin = AdminAccounts::new(self.chat.store(), self.clock.as_ref())
             .create(&email, name, &password)
             .await
             .expect("create admin");
