@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod model;
 pub mod request_counter;
+pub mod sign_in_limit;
 pub mod store;
 pub mod telemetry;
 

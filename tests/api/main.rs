@@ -7,4 +7,6 @@ mod bad_input;
 mod client_flow;
 mod concurrency;
 mod consistency;
+mod faults;
 mod request_counts;
+mod sign_in_lockout;
