@@ -58,7 +58,8 @@ mod tests {
 
     #[test]
     fn ten_failures_lock_until_fifteen_minutes_after_the_last() {
-        let last = Utc::now();
+        // Stored with millisecond precision.
+        let last = DateTime::from_timestamp_millis(1_795_000_000_123).unwrap();
         assert_eq!(locked_until(&item(9, last), last), None);
         let until = locked_until(&item(10, last), last).unwrap();
         assert_eq!(until - last, Duration::minutes(15));

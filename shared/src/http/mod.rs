@@ -268,6 +268,9 @@ pub fn respond<T: Serialize>(
             failure_body(status, code, message, details)
         }
     };
+    // Every 503 is "try again shortly", and says when.
+    let retry_after = retry_after
+        .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(UNAVAILABLE_RETRY_AFTER_SECONDS));
     let mut response = json_response(config, status, &body);
     if let Some(seconds) = retry_after {
         response
