@@ -94,7 +94,8 @@ impl FaultProxy {
         if refusing {
             // Close the port, and the connections the client keeps alive, so that its next
             // request has to connect (and is refused).
-            if let Some(accept) = self.accept.lock().expect("accept").take() {
+            let accept = self.accept.lock().expect("accept").take();
+            if let Some(accept) = accept {
                 accept.abort();
                 let _ = accept.await;
             }

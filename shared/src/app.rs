@@ -183,7 +183,7 @@ mod tests {
         // ...and still leaves room for a retry after a timed-out attempt.
         assert!(ATTEMPT_TIMEOUT + INITIAL_BACKOFF < OPERATION_TIMEOUT);
         assert!(CONNECT_TIMEOUT <= ATTEMPT_TIMEOUT);
-        assert!(MAX_ATTEMPTS >= 2);
+        const { assert!(MAX_ATTEMPTS >= 2) };
 
         let config = with_dynamodb_limits(aws_sdk_dynamodb::config::Builder::new()).build();
         let timeouts = config.timeout_config().expect("timeouts set");
