@@ -39,29 +39,25 @@ if [[ -z $token ]]; then
   exit 1
 fi
 
-SCHEMATHESIS_ADMIN_TOKEN=$token .venv-fuzz/bin/schemathesis \
-  --config-file infra/schemathesis.toml \
-  run docs/openapi.yaml --url "$base" \
-  --checks all --exclude-checks unsupported_method \
-  --phases examples,coverage,fuzzing,stateful \
-  --max-examples "$examples" --seed "${FUZZ_SEED:-20261128}" \
-  --report junit --report-junit-path "$work/junit.xml" \
-  "$@" 2>&1 | tee "$work/out.txt"
-status=${PIPESTATUS[0]}
+# Two passes on the same API: the stateful sequences first, while the table is empty (the
+# other phases leave sessions behind whose ids the generator would pick again, so that creating
+# a session, where every link starts, would mostly answer 409); then the other phases.
+status=0
+for phases in stateful examples,coverage,fuzzing; do
+  # Sequences are cheap and each covers a few links: more of them.
+  count=$examples
+  [[ $phases == stateful ]] && count=$((examples * 3))
+  SCHEMATHESIS_ADMIN_TOKEN=$token .venv-fuzz/bin/schemathesis \
+    --config-file infra/schemathesis.toml \
+    run docs/openapi.yaml --url "$base" \
+    --checks all --exclude-checks unsupported_method \
+    --phases "$phases" \
+    --max-examples "$count" --seed "${FUZZ_SEED:-20261128}" \
+    --report junit --report-junit-path "$work/junit-$phases.xml" \
+    "$@" 2>&1 | tee "$work/out-$phases.txt"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+done
 
-# The test cases it ran, from its own report; a run that did not finish counts as a failure.
-.venv/bin/python - "$work/junit.xml" "$work/out.txt" "$status" <<'EOF'
-import re, sys, xml.etree.ElementTree as ET
-junit, out, status = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3])
-match = re.search(r"Test cases:\s*(\d+) generated,\s*(\d+) passed(?:,\s*(\d+) failed)?", out)
-cases = int(match.group(2)) if match else 0
-failed = int(match.group(3) or 0) if match else 0
-try:
-    root = ET.parse(junit).getroot()
-    broken = sum(1 for case in root.iter("testcase") if case.find("failure") is not None or case.find("error") is not None)
-except (OSError, ET.ParseError):
-    broken = 1
-failed = max(failed, broken, 1 if status != 0 else 0)
-print(f"schemathesis: {cases} passed, {failed} failed")
-sys.exit(1 if failed else 0)
-EOF
+# The test cases it ran, from its own output and reports; a pass that did not finish cleanly
+# counts as a failure.
+.venv/bin/python infra/fuzz_summary.py "$status" "$work"/out-*.txt -- "$work"/junit-*.xml

@@ -222,10 +222,15 @@ async fn activity_log_when_throttled() {
 async fn a_cached_admin_check_does_not_hide_the_fault() {
     let scene = scene().await;
     let list = "/api/admin/chat/active-sessions";
-    assert_eq!(
-        scene.twin.admin_get(list, &scene.agent.token).await.status,
-        200
-    );
+    // Warm the twin's admin cache (retried: its tight timeouts meet a busy local server).
+    let mut warmed = false;
+    for _ in 0..3 {
+        if scene.twin.admin_get(list, &scene.agent.token).await.status == 200 {
+            warmed = true;
+            break;
+        }
+    }
+    assert!(warmed, "the twin answers while DynamoDB is well");
     scene.proxy.set(Fault::Throttling).await;
     scene
         .twin
@@ -257,9 +262,10 @@ async fn a_send_whose_answer_is_lost_is_stored_once_when_retried() {
         "the transaction committed"
     );
 
-    scene.proxy.set(Fault::None).await;
+    // The app retries later; any instance may take it (this one has DynamoDB's usual patience
+    // even while the test binary keeps the local server busy).
     let retried = scene
-        .twin
+        .app
         .send_message(Some(&scene.session.token), &body)
         .await;
     assert_eq!(
