@@ -23,7 +23,8 @@ pub enum Fault {
     /// HTTP 400 `ThrottlingException`, as DynamoDB answers when control-plane or account
     /// limits are hit.
     Throttling,
-    /// Nothing listens on the port: every connection attempt is refused.
+    /// Nothing listens on the port: every connection attempt is refused. (Limited to one
+    /// operation, the port must stay open for the others: those requests are reset instead.)
     ConnectionRefused,
     /// The connection is reset as soon as a request arrives; DynamoDB never sees it.
     ConnectionReset,
