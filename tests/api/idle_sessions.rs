@@ -2,7 +2,7 @@
 //! idle timeout is ended by the sweep; one who keeps polling is not. Time is a manual clock.
 
 use chat_core::ManualClock;
-use chat_tests::{spawn_app_on_clock, TestApp};
+use chat_tests::{spawn_app_at, TestApp};
 use chrono::{Duration, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ async fn active_ids(app: &TestApp, token: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_customer_who_goes_quiet_is_ended_after_the_idle_timeout_and_can_still_rate() {
     let clock = ManualClock::new(Utc::now());
-    let app = spawn_app_on_clock(clock.clone(), |_| {}).await; // 10 minutes, the default
+    let app = spawn_app_at(Arc::new(clock.clone()), |_| {}).await; // 10 minutes, the default
     let agent = app.sign_up_agent("Sam").await;
     let quiet = app.start_session("Quiet").await;
     let polling = app.start_session("Polling").await;
@@ -106,7 +106,7 @@ async fn a_customer_who_goes_quiet_is_ended_after_the_idle_timeout_and_can_still
 
 #[tokio::test]
 async fn the_other_ways_of_ending_say_why_too() {
-    let app = spawn_app_on_clock(ManualClock::new(Utc::now()), |_| {}).await;
+    let app = spawn_app_at(Arc::new(ManualClock::new(Utc::now())), |_| {}).await;
     let agent = app.sign_up_agent("Sam").await;
     let left = app.start_session("Leaves").await;
     let ended = app.start_session("Ended").await;
@@ -134,7 +134,7 @@ async fn the_other_ways_of_ending_say_why_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_message_racing_the_sweep_is_stored_and_keeps_the_chat_or_is_refused() {
     let clock = ManualClock::new(Utc::now());
-    let app = Arc::new(spawn_app_on_clock(clock.clone(), |_| {}).await);
+    let app = Arc::new(spawn_app_at(Arc::new(clock.clone()), |_| {}).await);
     let mut sessions = Vec::new();
     for i in 0..12 {
         sessions.push(app.start_session(&format!("Customer {i}")).await);
