@@ -9,7 +9,7 @@ trap 'rm -f "$log"' EXIT
 # against the functions' IAM policies.
 iam_calls="${CARGO_TARGET_DIR:-target}/iam-calls"
 rm -rf "$iam_calls"
-cargo test --workspace --all-targets 2>&1 | tee "$log"
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}
 .venv-tools/bin/python infra/checks/template_checks.py --iam-calls "$iam_calls" 2>&1 | tee -a "$log"
 iam_status=${PIPESTATUS[0]}

@@ -207,7 +207,10 @@ async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>)
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    serve(dynamodb, config, clock, keys, inspector, requests, &template).await
+    serve(
+        dynamodb, config, clock, keys, inspector, requests, &template,
+    )
+    .await
 }
 
 async fn serve(

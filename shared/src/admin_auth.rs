@@ -2,8 +2,8 @@
 
 use crate::clock::{iso8601, Clock};
 use crate::ids::random_bytes;
-use crate::signing_keys::SigningKeys;
 use crate::sign_in_limit::{self, email_hash, locked_until, seconds_until};
+use crate::signing_keys::SigningKeys;
 use crate::store::items::{
     admin_activity_partition, admin_pk, ActivityAction, ActivityItem, AdminItem, Entity,
     ACTIVITY_ALL_PARTITION, ACTIVITY_SK_PREFIX,

@@ -73,7 +73,7 @@ async fn a_customer_who_goes_quiet_is_ended_after_the_idle_timeout_and_can_still
     // Gone from the agents' list and from the count; the transcript says why.
     assert_eq!(
         active_ids(&app, &agent.token).await,
-        [polling.session_id.clone()]
+        vec![polling.session_id]
     );
     assert_eq!(app.total_active().await, 1);
     let transcript = app
