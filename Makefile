@@ -1,5 +1,5 @@
 # The two commands the README leads with: `make dev` and `make test`.
-.PHONY: dev test setup lint template-check build sam-build bench clean-venv
+.PHONY: dev test setup lint template-check build sam-build bench fuzz clean-venv
 
 # What the tests, checks and builds need beyond cargo, installed by the project itself
 # (infra/setup.sh: project venvs from PyPI).
@@ -38,6 +38,10 @@ build: setup
 # SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method.
 sam-build: setup
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build
+
+# The contract fuzzer alone (also part of `make test`): schemathesis against the local API.
+fuzz: setup
+	bash infra/fuzz.sh
 
 # Cold start: process start to first answered invocation, per function, against a local
 # Lambda runtime API, next to a hello-world lambda_http binary.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the checks need that cargo does not, from PyPI:
 #   .venv        the local DynamoDB-compatible server (moto), for `make dev` and the tests;
-#   .venv-tools  cfn-lint, SAM CLI and cargo-lambda, for the template checks and Lambda builds.
+#   .venv-tools  cfn-lint, SAM CLI and cargo-lambda, for the template checks and Lambda builds;
+#   .venv-fuzz   schemathesis, the contract fuzzer run against the local API.
 # Safe to run again: a venv is only (re)installed when its requirements file changed.
-# Usage: infra/setup.sh [server|tools|all]   (default: all)
+# Usage: infra/setup.sh [server|tools|fuzz|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +24,11 @@ install() { # venv requirements-file
 case "${1:-all}" in
   server) install .venv infra/requirements.txt ;;
   tools) install .venv-tools infra/requirements-tools.txt ;;
+  fuzz) install .venv-fuzz infra/requirements-fuzz.txt ;;
   all)
     install .venv infra/requirements.txt
     install .venv-tools infra/requirements-tools.txt
+    install .venv-fuzz infra/requirements-fuzz.txt
     ;;
-  *) echo "usage: $0 [server|tools|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [server|tools|fuzz|all]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,8 @@
 //! Test support: `spawn_app()` gives each test its own table on the shared local DynamoDB
 //! server and its own local API on a free port, with typed helpers for each endpoint.
+//! [`fault_proxy`] puts a misbehaving DynamoDB between an API and that server.
+
+pub mod fault_proxy;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
@@ -8,7 +11,7 @@ use chat_core::config::Secret;
 use chat_core::iam_calls::{serving, IamCallRecorder};
 use chat_core::request_counter::RequestCounter;
 use chat_core::signing_keys::SigningKeys;
-use chat_core::{App, Config, ManualClock, SystemClock};
+use chat_core::{App, Clock, Config, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
 use hyper_util::rt::TokioExecutor;
@@ -22,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 
 /// One DynamoDB-compatible server for the whole test binary (or the one
 /// `AWS_ENDPOINT_URL_DYNAMODB` names); each test gets its own table on it.
-fn dynamodb_endpoint() -> String {
+pub fn dynamodb_endpoint() -> String {
     static SERVER: OnceLock<Result<DynamoDbServer, String>> = OnceLock::new();
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
         if !endpoint.is_empty() {
@@ -106,6 +109,7 @@ pub struct Agent {
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
     pub status: u16,
+    pub headers: http::HeaderMap,
     pub body: Value,
 }
 
@@ -158,6 +162,9 @@ pub struct TestApp {
     pub inspector: aws_sdk_dynamodb::Client,
     /// Counts the DynamoDB requests the API makes.
     pub requests: RequestCounter,
+    config: Config,
+    /// The app's clock (a manual one in tests that let time pass).
+    pub clock: Arc<dyn Clock>,
     http: HttpClient<HttpConnector, Full<Bytes>>,
     _gateway: RunningGateway,
 }
@@ -168,14 +175,19 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with settings changed first (e.g. the token requirement off).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_at(Arc::new(SystemClock), configure).await
+}
+
+/// Like [`spawn_app_with`], on a clock of the test's choosing (a `ManualClock` to pass time).
+pub async fn spawn_app_at(clock: Arc<dyn Clock>, configure: impl FnOnce(&mut Config)) -> TestApp {
     let table = format!("chat-test-{}", unique_suffix());
     let mut config = Config::for_table(&table);
     config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
     configure(&mut config);
     let keys = config.admin_jwt_secret.as_ref().map(|secret| {
-        SigningKeys::fixed(secret.expose().as_bytes(), Arc::new(SystemClock)).expect("test secret")
+        SigningKeys::fixed(secret.expose().as_bytes(), clock.clone()).expect("test secret")
     });
-    spawn(config, keys, Arc::new(SystemClock)).await
+    spawn(config, keys, clock).await
 }
 
 /// Like [`spawn_app`], with admin tokens signed by `keys` (e.g. read from Secrets Manager).
@@ -184,27 +196,7 @@ pub async fn spawn_app_with_signing_keys(keys: SigningKeys) -> TestApp {
     spawn(Config::for_table(&table), Some(keys), Arc::new(SystemClock)).await
 }
 
-/// Like [`spawn_app_with`], on a clock that moves only when the test says so.
-pub async fn spawn_app_on_clock(
-    clock: ManualClock,
-    configure: impl FnOnce(&mut Config),
-) -> TestApp {
-    let table = format!("chat-test-{}", unique_suffix());
-    let mut config = Config::for_table(&table);
-    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
-    configure(&mut config);
-    let clock: Arc<dyn chat_core::Clock> = Arc::new(clock);
-    let keys = config.admin_jwt_secret.as_ref().map(|secret| {
-        SigningKeys::fixed(secret.expose().as_bytes(), clock.clone()).expect("test secret")
-    });
-    spawn(config, keys, clock).await
-}
-
-async fn spawn(
-    config: Config,
-    keys: Option<SigningKeys>,
-    clock: Arc<dyn chat_core::Clock>,
-) -> TestApp {
+async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>) -> TestApp {
     let table = config.table_name.clone();
     let requests = RequestCounter::default();
     let dynamodb = dynamodb_client(&requests);
@@ -215,19 +207,36 @@ async fn spawn(
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    let app = App::with_signing_keys(dynamodb.clone(), config, clock, keys);
+    serve(
+        dynamodb, config, clock, keys, inspector, requests, &template,
+    )
+    .await
+}
+
+async fn serve(
+    dynamodb: aws_sdk_dynamodb::Client,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    keys: Option<SigningKeys>,
+    inspector: aws_sdk_dynamodb::Client,
+    requests: RequestCounter,
+    template: &Template,
+) -> TestApp {
+    let app = App::with_signing_keys(dynamodb, config.clone(), clock.clone(), keys);
     let chat = app.chat.clone();
-    let gateway = Gateway::new(app, &template, &registry::endpoints())
+    let gateway = Gateway::new(app, template, &registry::endpoints())
         .expect("every route has a handler")
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .expect("bind the local API");
     TestApp {
         address: gateway.url(),
-        table,
+        table: config.table_name.clone(),
         chat,
         inspector,
         requests,
+        config,
+        clock,
         http: HttpClient::builder(TokioExecutor::new()).build_http(),
         _gateway: gateway,
     }
@@ -270,6 +279,37 @@ impl TestApp {
         self.chat.store().active_count().await.expect("counter")
     }
 
+    /// A second instance of this API (another Lambda container, as it were) on the same table,
+    /// reaching DynamoDB at `endpoint` with the production client's timeouts and retries.
+    pub async fn twin_through(&self, endpoint: &str) -> TestApp {
+        let requests = RequestCounter::default();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .interceptor(requests.clone());
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            chat_core::app::with_dynamodb_limits(config).build(),
+        );
+        let template = Template::workspace_default().expect("template.yaml");
+        let keys = self.config.admin_jwt_secret.as_ref().map(|secret| {
+            SigningKeys::fixed(secret.expose().as_bytes(), self.clock.clone()).expect("secret")
+        });
+        serve(
+            dynamodb,
+            self.config.clone(),
+            self.clock.clone(),
+            keys,
+            self.inspector.clone(),
+            requests,
+            &template,
+        )
+        .await
+    }
+
     /// Any request, raw: for bodies no well-behaved client would send.
     pub async fn request(
         &self,
@@ -291,6 +331,7 @@ impl TestApp {
             .await
             .expect("the local API answers");
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -303,7 +344,11 @@ impl TestApp {
                 String::from_utf8_lossy(&bytes)
             )
         });
-        ApiResponse { status, body }
+        ApiResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> ApiResponse {
@@ -385,7 +430,7 @@ impl TestApp {
             unique_suffix()
         );
         let password = format!("{name} has a long password");
-        let admin = AdminAccounts::new(self.chat.store(), &SystemClock)
+        let admin = AdminAccounts::new(self.chat.store(), self.clock.as_ref())
             .create(&email, name, &password)
             .await
             .expect("create admin");

@@ -57,6 +57,7 @@ impl<'a> AdminAccounts<'a> {
             active: true,
             created_at: iso8601(now),
             password_changed_at: now.timestamp(),
+            token_generation: 0,
         };
         if self.store.create_admin(&admin).await? {
             Ok(admin)
@@ -77,7 +78,8 @@ impl<'a> AdminAccounts<'a> {
         Ok(self.store.admins().await?)
     }
 
-    /// Deactivated agents can neither sign in nor use tokens they hold (within a minute).
+    /// Deactivated agents can neither sign in nor use tokens they hold (within a minute, the
+    /// admin record cache); either change retires every token issued before it for good.
     pub async fn set_active(&self, email: &str, active: bool) -> Result<AdminItem, AccountError> {
         let admin = self.find(email).await?;
         self.change(&admin, AdminChange::Active(active)).await

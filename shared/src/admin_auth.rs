@@ -2,8 +2,13 @@
 
 use crate::clock::{iso8601, Clock};
 use crate::ids::random_bytes;
+use crate::sign_in_limit::{self, email_hash, locked_until, seconds_until};
 use crate::signing_keys::SigningKeys;
-use crate::store::items::AdminItem;
+use crate::store::items::{
+    admin_activity_partition, admin_pk, ActivityAction, ActivityItem, AdminItem, Entity,
+    ACTIVITY_ALL_PARTITION, ACTIVITY_SK_PREFIX,
+};
+use crate::store::sign_in::{SignInFailure, SignInFailuresItem};
 use crate::store::{ChatStore, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -31,6 +36,8 @@ pub enum AdminAuthError {
     InvalidCredentials,
     #[error("invalid or inactive admin account")]
     InvalidAdmin,
+    #[error("too many failed sign-in attempts for this email, try again later")]
+    TooManyAttempts { retry_after_seconds: u64 },
     #[error("admin sign-in is not configured on this deployment")]
     NotConfigured,
     #[error(transparent)]
@@ -90,6 +97,9 @@ struct Claims {
     iat: i64,
     exp: i64,
     iss: String,
+    /// The admin's `tokenGeneration` at sign-in; any other value is a retired token.
+    #[serde(rename = "gen")]
+    generation: u64,
 }
 
 /// An agent whose token was verified just now.
@@ -126,6 +136,8 @@ pub struct AdminAuth {
     store: ChatStore,
     clock: Arc<dyn Clock>,
     cache: Mutex<HashMap<String, (AdminItem, DateTime<Utc>)>>,
+    /// How long activity-log entries (sign-in locks) are kept.
+    activity_retention: Duration,
 }
 
 impl AdminAuth {
@@ -160,12 +172,40 @@ impl AdminAuth {
             store,
             clock,
             cache: Mutex::new(HashMap::new()),
+            activity_retention: Duration::days(i64::from(
+                crate::config::Config::DEFAULT_RETENTION_DAYS,
+            )),
         }
     }
 
+    /// Keeps activity-log entries this many days (the deployment's retention).
+    pub fn with_activity_retention_days(mut self, days: u32) -> Self {
+        self.activity_retention = Duration::days(i64::from(days));
+        self
+    }
+
     /// Email and password to a signed token. Unknown email, wrong password and deactivated
-    /// account all get the same answer after the same work.
-    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResult, AdminAuthError> {
+    /// account all get the same answer after the same work; so does a locked email, whether
+    /// or not it has an account (`source_ip` is only logged).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        source_ip: Option<&str>,
+    ) -> Result<LoginResult, AdminAuthError> {
+        let now = self.clock.now();
+        let email_hash = email_hash(email);
+        let failures = self.store.sign_in_failures(&email_hash).await?;
+        if let Some(until) = failures.as_ref().and_then(|f| locked_until(f, now)) {
+            tracing::warn!(
+                email_hash,
+                source_ip = source_ip.unwrap_or("unknown"),
+                "sign-in refused: too many failed attempts"
+            );
+            return Err(AdminAuthError::TooManyAttempts {
+                retry_after_seconds: seconds_until(until, now),
+            });
+        }
         let admin = match normalize_email(email) {
             Ok(email) => self.store.admin_by_email(&email).await?,
             Err(_) => None,
@@ -174,10 +214,18 @@ impl AdminAuth {
             Some(admin) => verify_password(password, &admin.password_hash),
             None => verify_password(password, &DUMMY_HASH),
         };
-        let admin = admin
-            .filter(|admin| password_ok && admin.active)
-            .ok_or(AdminAuthError::InvalidCredentials)?;
-        let now = self.clock.now();
+        let admin = match admin {
+            Some(admin) if password_ok && admin.active => admin,
+            other => {
+                let account = other.as_ref().map(|a| a.admin_id.as_str());
+                self.count_failure(&email_hash, failures.as_ref(), account, source_ip)
+                    .await?;
+                return Err(AdminAuthError::InvalidCredentials);
+            }
+        };
+        if failures.is_some() {
+            self.store.clear_sign_in_failures(&email_hash).await?;
+        }
         let expires = now + self.token_ttl;
         let claims = Claims {
             sub: admin.admin_id.clone(),
@@ -185,6 +233,7 @@ impl AdminAuth {
             iat: now.timestamp(),
             exp: expires.timestamp(),
             iss: ISSUER.to_owned(),
+            generation: admin.token_generation,
         };
         let token = self
             .keys
@@ -218,16 +267,76 @@ impl AdminAuth {
         if claims.admin_id != claims.sub {
             return Err(AdminAuthError::AuthFailed);
         }
+        // Deactivation, re-activation and a password reset each move the generation on, so
+        // a token issued before any of them never works again (no clocks involved).
         let admin = self
             .current_admin(&claims.sub)
             .await?
-            .filter(|admin| admin.active)
+            .filter(|admin| admin.active && admin.token_generation == claims.generation)
             .ok_or(AdminAuthError::InvalidAdmin)?;
-        // A password reset retires every token issued before it.
-        if claims.iat < admin.password_changed_at {
-            return Err(AdminAuthError::AuthFailed);
-        }
         Ok(VerifiedAdmin::from(&admin))
+    }
+
+    /// Counts a failed sign-in, logs it, and records the lock it causes in the activity log.
+    async fn count_failure(
+        &self,
+        email_hash: &str,
+        seen: Option<&SignInFailuresItem>,
+        admin_id: Option<&str>,
+        source_ip: Option<&str>,
+    ) -> Result<(), AdminAuthError> {
+        let now = self.clock.now();
+        let failures = self
+            .store
+            .record_sign_in_failure(
+                SignInFailure {
+                    email_hash,
+                    at: now.timestamp_millis(),
+                    window: sign_in_limit::window().num_milliseconds(),
+                    expires_at: (now + sign_in_limit::window() + Duration::hours(1)).timestamp(),
+                },
+                seen,
+            )
+            .await?;
+        let source_ip = source_ip.unwrap_or("unknown");
+        tracing::warn!(email_hash, source_ip, failures, "failed sign-in");
+        // Exactly one failure reaches the limit (the count is atomic): one entry per lock.
+        if failures != sign_in_limit::MAX_FAILURES {
+            return Ok(());
+        }
+        tracing::warn!(email_hash, source_ip, "sign-in locked for this email");
+        // Unknown emails have no account to log against; the log line above is their record.
+        let Some(admin_id) = admin_id else {
+            return Ok(());
+        };
+        let suffix: String = random_bytes::<6>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let activity_id = format!("{}#{suffix}", iso8601(now));
+        let entry = ActivityItem {
+            pk: admin_pk(admin_id),
+            sk: format!("{ACTIVITY_SK_PREFIX}{activity_id}"),
+            gsi1pk: admin_activity_partition(admin_id),
+            gsi1sk: activity_id.clone(),
+            gsi2pk: ACTIVITY_ALL_PARTITION.to_owned(),
+            gsi2sk: activity_id.clone(),
+            entity: Entity::Activity,
+            activity_id,
+            admin_id: admin_id.to_owned(),
+            action: ActivityAction::SignInLocked,
+            // Not about a session.
+            session_id: String::new(),
+            details: serde_json::json!({
+                "failures": failures,
+                "sourceIp": source_ip,
+                "lockedUntil": iso8601(now + sign_in_limit::window()),
+            }),
+            timestamp: iso8601(now),
+            expires_at: (now + self.activity_retention).timestamp(),
+        };
+        self.store.put_activity(&entry).await?;
+        Ok(())
     }
 
     async fn current_admin(&self, admin_id: &str) -> Result<Option<AdminItem>, AdminAuthError> {

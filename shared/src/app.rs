@@ -10,6 +10,56 @@ use lambda_http::{service_fn, Body, Request, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How the DynamoDB client gives up, so that a throttled, slow or unreachable DynamoDB turns
+/// into a 503 within [`DYNAMODB_ANSWER_BUDGET`] instead of the SDK's defaults (no attempt
+/// timeout, backoff up to 20 s). DynamoDB answers in milliseconds when it is well.
+pub mod dynamodb_limits {
+    use std::time::Duration;
+
+    /// Attempts per operation (the first and two retries), for throttling and broken connections.
+    pub const MAX_ATTEMPTS: u32 = 3;
+    pub const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+    pub const MAX_BACKOFF: Duration = Duration::from_millis(400);
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
+    /// One attempt, connecting included.
+    pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1_500);
+    /// One operation, every attempt and backoff included: what a failing request waits at most.
+    pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2_500);
+}
+
+/// What the client must answer within when DynamoDB fails (the bound is 6 s).
+pub const DYNAMODB_ANSWER_BUDGET: Duration = Duration::from_secs(6);
+
+/// Applies [`dynamodb_limits`] to a DynamoDB client configuration.
+pub fn with_dynamodb_limits(
+    builder: aws_sdk_dynamodb::config::Builder,
+) -> aws_sdk_dynamodb::config::Builder {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+    use dynamodb_limits::*;
+    builder
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(INITIAL_BACKOFF)
+                .with_max_backoff(MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+}
+
+/// The DynamoDB client every function uses: the standard AWS settings chain plus the limits.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = with_dynamodb_limits(aws_sdk_dynamodb::config::Builder::from(sdk)).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
 
 pub struct App {
     pub chat: ChatService,
@@ -37,6 +87,7 @@ impl App {
         let admin_auth = keys.map(|keys| {
             let ttl = chrono::Duration::hours(i64::from(config.admin_token_ttl_hours));
             AdminAuth::with_signing_keys(keys, ttl, store.clone(), clock.clone())
+                .with_activity_retention_days(config.retention_days)
         });
         Self {
             chat: ChatService::new(store, clock, config),
@@ -57,7 +108,7 @@ impl App {
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let client = dynamodb_client(&sdk);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         #[cfg(feature = "secrets-manager")]
         let keys = match (
@@ -123,4 +174,29 @@ pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
         Ok::<_, lambda_http::Error>((endpoint.handler)(app, request).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dynamodb_limits::*;
+    use super::*;
+
+    #[test]
+    fn a_failing_dynamodb_operation_gives_up_well_within_the_answer_budget() {
+        // The operation timeout caps every attempt and backoff together...
+        assert!(OPERATION_TIMEOUT < DYNAMODB_ANSWER_BUDGET / 2);
+        // ...and still leaves room for a retry after a timed-out attempt.
+        assert!(ATTEMPT_TIMEOUT + INITIAL_BACKOFF < OPERATION_TIMEOUT);
+        assert!(CONNECT_TIMEOUT <= ATTEMPT_TIMEOUT);
+        const { assert!(MAX_ATTEMPTS >= 2) };
+
+        let config = with_dynamodb_limits(aws_sdk_dynamodb::config::Builder::new()).build();
+        let timeouts = config.timeout_config().expect("timeouts set");
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        let retries = config.retry_config().expect("retries set");
+        assert_eq!(retries.max_attempts(), MAX_ATTEMPTS);
+        assert_eq!(retries.max_backoff(), MAX_BACKOFF);
+    }
 }

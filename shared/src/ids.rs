@@ -225,7 +225,12 @@ mod tests {
         let stored = token.hash();
         assert!(stored.matches(&token));
         assert!(!stored.matches(&ClientToken::generate()));
-        assert!(!stored.matches(&ClientToken::from_header("guess").unwrap()));
+        let guess = ClientToken::from_header(&"g".repeat(43)).unwrap();
+        assert!(!stored.matches(&guess));
+        // Only the issued shape is a token at all.
+        assert!(ClientToken::from_header("guess").is_none());
+        assert!(ClientToken::from_header(&"g".repeat(44)).is_none());
+        assert!(ClientToken::from_header(&format!("{}!", "g".repeat(42))).is_none());
         assert_eq!(token.as_str().len(), 43);
         assert!(!format!("{token:?}").contains(token.as_str()));
     }

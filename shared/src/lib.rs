@@ -16,6 +16,7 @@ pub mod iam_calls;
 pub mod ids;
 pub mod model;
 pub mod request_counter;
+pub mod sign_in_limit;
 pub mod signing_keys;
 pub mod store;
 pub mod telemetry;

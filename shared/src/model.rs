@@ -67,15 +67,16 @@ pub enum TextError {
     ControlCharacter,
 }
 
-/// Free text typed by a person: trimmed, bounded, printable (newline and tab allowed).
+/// Free text typed by a person: printable as sent (newline and tab allowed; checked before
+/// trimming, so that the rule is the one `docs/openapi.yaml` states), trimmed, bounded.
 fn clean_text(raw: &str, max_chars: usize) -> Result<String, TextError> {
-    let text = raw.trim();
-    if text
+    if raw
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(TextError::ControlCharacter);
     }
+    let text = raw.trim();
     if text.chars().count() > max_chars {
         return Err(TextError::TooLong { max: max_chars });
     }
@@ -190,6 +191,11 @@ mod tests {
             Err(TextError::ControlCharacter)
         );
         assert!(MessageText::parse("line one\nline\ttwo", 100).is_ok());
+        // Checked as sent, before trimming: the rule the API description states.
+        assert_eq!(
+            MessageText::parse("\rhi", 10),
+            Err(TextError::ControlCharacter)
+        );
     }
 
     #[test]

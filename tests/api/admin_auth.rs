@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chat_core::admin_accounts::AdminAccounts;
-use chat_core::admin_auth::{AdminAuth, AdminAuthError};
+use chat_core::admin_auth::{AdminAuth, AdminAuthError, ADMIN_CACHE_SECONDS};
 use chat_core::{ManualClock, SystemClock};
 use chat_tests::{spawn_app, TEST_JWT_SECRET};
 use chrono::{Duration, Utc};
@@ -27,7 +27,7 @@ fn sign(claims: &Value, secret: &str) -> String {
 }
 
 fn claims_for(admin_id: &str, issued: i64, expires: i64) -> Value {
-    json!({ "sub": admin_id, "adminId": admin_id, "iat": issued, "exp": expires, "iss": "support-chat" })
+    json!({ "sub": admin_id, "adminId": admin_id, "iat": issued, "exp": expires, "iss": "support-chat", "gen": 0 })
 }
 
 #[tokio::test]
@@ -51,6 +51,7 @@ async fn an_agent_signs_in_with_email_and_password() {
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert_eq!(claims["sub"], agent.admin_id.as_str());
     assert_eq!(claims["adminId"], agent.admin_id.as_str());
+    assert_eq!(claims["gen"], 0, "the account's token generation");
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
     assert_eq!(
         app.admin_get(LIST, data["token"].as_str().unwrap())
@@ -125,7 +126,7 @@ async fn forged_expired_and_foreign_tokens_are_refused_with_the_right_code() {
     parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
     let tampered = parts.join(".");
     let mismatched = sign(
-        &json!({ "sub": id, "adminId": "adm_someone_else", "iat": now(), "exp": now() + 60, "iss": "support-chat" }),
+        &json!({ "sub": id, "adminId": "adm_someone_else", "iat": now(), "exp": now() + 60, "iss": "support-chat", "gen": 0 }),
         TEST_JWT_SECRET,
     );
     for (what, token) in [
@@ -164,19 +165,18 @@ async fn forged_expired_and_foreign_tokens_are_refused_with_the_right_code() {
 }
 
 #[tokio::test]
-async fn a_password_reset_retires_earlier_tokens() {
+async fn a_password_reset_retires_earlier_tokens_at_once() {
     let app = spawn_app().await;
     let agent = app.sign_up_agent("Sam").await;
     let accounts = AdminAccounts::new(app.chat.store(), &SystemClock);
-    // Tokens carry whole seconds: make the reset happen in a later second than the login.
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    // In the same second as the sign-in, and whatever the ops machine's clock says.
     accounts
         .reset_password(&agent.email, "a brand new long password")
         .await
         .unwrap();
     app.admin_get(LIST, &agent.token)
         .await
-        .assert_error(401, "AUTH_FAILED");
+        .assert_error(401, "INVALID_ADMIN");
     app.login(&agent.email, &agent.password)
         .await
         .assert_error(401, "AUTH_FAILED");
@@ -218,4 +218,65 @@ async fn a_deactivated_agent_is_locked_out_within_a_minute() {
         auth.authenticate(Some(&bearer)).await,
         Err(AdminAuthError::InvalidAdmin)
     ));
+}
+
+#[tokio::test]
+async fn re_activation_does_not_revive_the_tokens_a_deactivation_retired() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let clock = ManualClock::new(Utc::now());
+    let auth = AdminAuth::new(
+        TEST_JWT_SECRET.as_bytes(),
+        Duration::hours(8),
+        app.chat.store().clone(),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    let bearer = format!("Bearer {}", agent.token);
+    assert!(auth.authenticate(Some(&bearer)).await.is_ok());
+
+    let accounts = AdminAccounts::new(app.chat.store(), &SystemClock);
+    accounts.set_active(&agent.email, false).await.unwrap();
+    let back = accounts.set_active(&agent.email, true).await.unwrap();
+    assert_eq!(
+        back.token_generation, 2,
+        "each change moves the generation on"
+    );
+    // Once the cached record expires, the old token is dead although the account is active.
+    clock.advance(Duration::seconds(ADMIN_CACHE_SECONDS + 1));
+    assert!(matches!(
+        auth.authenticate(Some(&bearer)).await,
+        Err(AdminAuthError::InvalidAdmin)
+    ));
+    app.admin_get(LIST, &agent.token)
+        .await
+        .assert_error(401, "INVALID_ADMIN");
+
+    // A new sign-in carries the new generation and works.
+    let fresh = app.login(&agent.email, &agent.password).await;
+    let token = fresh.data()["token"].as_str().unwrap();
+    assert_eq!(app.admin_get(LIST, token).await.status, 200);
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["gen"], 2);
+}
+
+#[tokio::test]
+async fn a_token_of_another_generation_is_refused_even_with_a_later_issue_time() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    AdminAccounts::new(app.chat.store(), &SystemClock)
+        .reset_password(&agent.email, "another long password")
+        .await
+        .unwrap();
+    // Issued "later" by a clock running ahead, but with the generation before the reset.
+    let mut claims = claims_for(&agent.admin_id, now() + 3_600, now() + 7_200);
+    let stale = sign(&claims, TEST_JWT_SECRET);
+    app.admin_get(LIST, &stale)
+        .await
+        .assert_error(401, "INVALID_ADMIN");
+    claims["gen"] = json!(1);
+    claims["iat"] = json!(now());
+    let current = sign(&claims, TEST_JWT_SECRET);
+    assert_eq!(app.admin_get(LIST, &current).await.status, 200);
 }

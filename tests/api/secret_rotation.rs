@@ -58,7 +58,7 @@ async fn after_put_secret_value_old_tokens_still_work_and_new_ones_use_the_new_s
     let now = Utc::now().timestamp();
     let from_other_instance = encode(
         &Header::default(),
-        &json!({ "sub": agent.admin_id, "adminId": agent.admin_id, "iat": now, "exp": now + 3600, "iss": "support-chat" }),
+        &json!({ "sub": agent.admin_id, "adminId": agent.admin_id, "iat": now, "exp": now + 3600, "iss": "support-chat", "gen": 0 }),
         &EncodingKey::from_secret(NEW.as_bytes()),
     )
     .unwrap();

@@ -14,7 +14,11 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let result = async {
         let body = request::json_object(&request)?;
         let (email, password) = parse::login(&body)?;
-        let signed_in = app.admin_auth()?.login(email, password).await?;
+        let source_ip = request::source_ip(&request);
+        let signed_in = app
+            .admin_auth()?
+            .login(email, password, source_ip.as_deref())
+            .await?;
         Ok::<_, ApiError>(Reply::new(signed_in, "Signed in"))
     };
     respond(app.config(), Operation::AdminLogin, result.await)

@@ -39,12 +39,12 @@ enum Command {
     },
     /// List every admin.
     List,
-    /// Lock an admin out: no sign-in, and their tokens stop working within a minute.
+    /// Lock an admin out: no sign-in, and their tokens stop working within a minute, for good.
     Deactivate {
         #[arg(long)]
         email: String,
     },
-    /// Let a deactivated admin back in.
+    /// Let a deactivated admin back in (they sign in again: older tokens stay retired).
     Activate {
         #[arg(long)]
         email: String,

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let config = Config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let client = chat_core::app::dynamodb_client(&sdk);
     let template = Template::workspace_default()?;
     template.ensure_table(&client, &config.table_name).await?;
     let table = config.table_name.clone();

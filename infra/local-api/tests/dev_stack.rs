@@ -21,6 +21,9 @@ fn start(port: u16, endpoint: Option<&str>) -> (Child, String) {
     command
         .env("PORT", port.to_string())
         .env("TABLE_NAME", "dev-stack-test")
+        // Abandoned chats end fast here: the README's knobs for trying the idle sweep.
+        .env("IDLE_TIMEOUT_SECONDS", "2")
+        .env("SWEEP_INTERVAL_SECONDS", "1")
         .env("LOCAL_ADMIN_EMAIL", "lead@support.example")
         .env("LOCAL_ADMIN_PASSWORD", "a local password for tests")
         .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
@@ -43,10 +46,14 @@ fn start(port: u16, endpoint: Option<&str>) -> (Child, String) {
 }
 
 fn http_request(port: u16, method: &str, path: &str, body: &str) -> String {
+    http_request_with(port, method, path, "X-Test: 1", body)
+}
+
+fn http_request_with(port: u16, method: &str, path: &str, header: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{header}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -110,6 +117,34 @@ fn make_dev_serves_the_api_and_ctrl_c_stops_everything_it_started() {
     );
     let elsewhere = http_get(port, "/v2/api/health");
     assert!(elsewhere.starts_with("HTTP/1.1 404"), "{elsewhere}");
+
+    // A chat nobody polls ends by itself (IDLE_TIMEOUT_SECONDS=2, a sweep every second).
+    let created = http_request(port, "POST", "/v1/api/chat/session", r#"{"userInfo":{}}"#);
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    let token = login
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a token in the sign-in answer")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = http_request_with(
+            port,
+            "GET",
+            "/v1/api/admin/chat/active-sessions",
+            &format!("Authorization: Bearer {token}"),
+            "",
+        );
+        if list.contains("\"totalActive\":0") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle chat was not ended: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     interrupt_and_wait(&mut child);
     let deadline = Instant::now() + Duration::from_secs(10);

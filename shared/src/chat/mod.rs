@@ -512,15 +512,19 @@ impl ChatService {
     }
 
     /// The client leaves: the session ends (status `ended`, reason `user`) and can be rated.
+    /// Leaving an ended session answers how it ended, so a retry after a lost answer is fine.
     pub async fn leave_session(&self, access: &ClientAccess) -> Result<EndedSession, ChatError> {
         let token = self.presented_token(access)?;
         let session = self
             .store
             .get_session(&access.session_id)
             .await?
-            .filter(|s| s.status.is_active())
             .ok_or(ChatError::SessionNotFound)?;
         self.check_client(&session, token)?;
+        if !session.status.is_active() {
+            // Left already (or ended otherwise): a retried leave gets the same answer.
+            return ended_before(session).ok_or(ChatError::SessionNotFound);
+        }
         let token_hash = token.map(ClientToken::hash);
         let ending = Ending {
             token_hash: token_hash.as_ref(),
@@ -906,6 +910,12 @@ fn authorize_client(session: &SessionItem, token: &ClientToken) -> Result<(), Ch
     } else {
         Err(ChatError::SessionNotFound)
     }
+}
+
+/// An ended session as it ended (from its stored end time).
+fn ended_before(session: SessionItem) -> Option<EndedSession> {
+    let end = session.end_time.as_deref().and_then(parse_iso8601)?;
+    Some(ended_session(session, end))
 }
 
 fn ended_session(session: SessionItem, end: DateTime<Utc>) -> EndedSession {

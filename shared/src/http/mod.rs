@@ -62,6 +62,21 @@ impl ApiError {
         }
     }
 
+    /// Seconds the caller should wait before trying again (the `Retry-After` header), for the
+    /// answers that say "not now" rather than "no".
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Chat(ChatError::Store(StoreError::Unavailable(_)))
+            | Self::Auth(AdminAuthError::Store(StoreError::Unavailable(_))) => {
+                Some(UNAVAILABLE_RETRY_AFTER_SECONDS)
+            }
+            Self::Auth(AdminAuthError::TooManyAttempts {
+                retry_after_seconds,
+            }) => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+
     /// Status, code, message and details for the envelope.
     fn into_parts(self, operation: Operation) -> (StatusCode, &'static str, String, Value) {
         match self {
@@ -88,6 +103,17 @@ impl ApiError {
                 "cursor is not a cursor of this list".to_owned(),
                 json!({ "field": "cursor" }),
             ),
+            // The same answer from every endpoint: the client retries after Retry-After.
+            Self::Chat(ChatError::Store(StoreError::Unavailable(detail)))
+            | Self::Auth(AdminAuthError::Store(StoreError::Unavailable(detail))) => {
+                tracing::warn!(error = %detail, operation = ?operation, "DynamoDB unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "The service is temporarily unavailable, please retry shortly".to_owned(),
+                    Value::Null,
+                )
+            }
             Self::Chat(ChatError::Store(err)) | Self::Auth(AdminAuthError::Store(err)) => {
                 store_failure(operation, &err)
             }
@@ -114,6 +140,9 @@ impl ApiError {
                         (StatusCode::UNAUTHORIZED, "AUTH_FAILED")
                     }
                     AdminAuthError::InvalidAdmin => (StatusCode::UNAUTHORIZED, "INVALID_ADMIN"),
+                    AdminAuthError::TooManyAttempts { .. } => {
+                        (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS")
+                    }
                     AdminAuthError::NotConfigured => {
                         tracing::error!(
                             "admin endpoint called without ADMIN_JWT_SECRET configured"
@@ -127,6 +156,9 @@ impl ApiError {
         }
     }
 }
+
+/// What a 503 `SERVICE_UNAVAILABLE` asks the caller to wait: DynamoDB sheds load for moments.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// Something outside the caller's control broke: the detail goes to the log, never to them.
 fn store_failure(
@@ -226,6 +258,7 @@ pub fn respond<T: Serialize>(
     operation: Operation,
     result: Result<Reply<T>, ApiError>,
 ) -> Response<Body> {
+    let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
     let (status, body) = match result {
         Ok(reply) => match serde_json::to_value(reply.data) {
             Ok(data) => (
@@ -247,7 +280,16 @@ pub fn respond<T: Serialize>(
             failure_body(status, code, message, details)
         }
     };
-    json_response(config, status, &body)
+    // Every 503 is "try again shortly", and says when.
+    let retry_after = retry_after
+        .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    let mut response = json_response(config, status, &body);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn failure_body(
@@ -334,6 +376,32 @@ mod tests {
         let body = body_of(&response);
         assert_eq!(body["error"]["code"], "RATING_STORAGE_FAILED");
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn an_unavailable_store_is_a_503_with_retry_after_from_every_endpoint() {
+        for operation in [
+            Operation::SendMessage,
+            Operation::Health,
+            Operation::AdminLogin,
+        ] {
+            let err = ApiError::Chat(ChatError::Store(StoreError::Unavailable(
+                "throttled: secret internals".into(),
+            )));
+            let response = respond::<()>(&Config::for_table("t"), operation, Err(err));
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers()["retry-after"], "1");
+            let body = body_of(&response);
+            assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+            assert!(!body.to_string().contains("secret"));
+        }
+        let locked = ApiError::Auth(AdminAuthError::TooManyAttempts {
+            retry_after_seconds: 840,
+        });
+        let response = respond::<()>(&Config::for_table("t"), Operation::AdminLogin, Err(locked));
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "840");
+        assert_eq!(body_of(&response)["error"]["code"], "TOO_MANY_ATTEMPTS");
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub fn login(object: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
     let fields = Fields::new(object, InputCode::ValidationError);
     let email = fields.required_str("email")?;
     let password = fields.required_str("password")?;
-    if password.len() > 1_024 {
+    if password.chars().count() > 1_024 {
         return Err(fields.error("password", "password is too long"));
     }
     Ok((email, password))

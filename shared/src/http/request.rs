@@ -71,6 +71,17 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The caller's address as API Gateway saw it (for logs only).
+pub fn source_ip(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV1(context) => {
+            context.identity.source_ip.clone()
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The `Authorization` header (admin endpoints: `Bearer <token>`).
 pub fn authorization(request: &Request) -> Option<&str> {
     request

@@ -307,12 +307,19 @@ impl ChatStore {
             .table_name(self.table())
             .set_key(Some(key))
             .condition_expression("attribute_exists(PK)");
+        // Every change retires the tokens issued before it, in the same write.
+        let bump = "tokenGeneration = if_not_exists(tokenGeneration, :zero) + :one";
+        let request = request
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1));
         let request = match change {
             AdminChange::Active(active) => request
-                .update_expression("SET active = :active")
+                .update_expression(format!("SET active = :active, {bump}"))
                 .expression_attribute_values(":active", AttributeValue::Bool(active)),
             AdminChange::Password { hash, changed_at } => request
-                .update_expression("SET passwordHash = :hash, passwordChangedAt = :at")
+                .update_expression(format!(
+                    "SET passwordHash = :hash, passwordChangedAt = :at, {bump}"
+                ))
                 .expression_attribute_values(":hash", s(hash))
                 .expression_attribute_values(":at", n(changed_at)),
         };

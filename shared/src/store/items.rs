@@ -91,6 +91,7 @@ pub enum Entity {
     Admin,
     AdminEmail,
     Activity,
+    SignInFailures,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -310,8 +311,12 @@ pub struct AdminItem {
     pub password_hash: String,
     pub active: bool,
     pub created_at: String,
-    /// Epoch seconds; tokens issued before it (an earlier password) are refused.
+    /// Epoch seconds of the last password change (for ops; tokens are retired by generation).
     pub password_changed_at: i64,
+    /// Carried in every token as `gen`; deactivating, activating and resetting the password
+    /// each bump it, so every token issued before stops working for good.
+    #[serde(default)]
+    pub token_generation: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -332,6 +337,8 @@ pub enum ActivityAction {
     SentMessage,
     EndedSession,
     ViewedSession,
+    /// Too many failed sign-ins for the agent's email; sign-in is refused for a while.
+    SignInLocked,
 }
 
 /// In the session's partition (`ACT#...`, so a session's log is one Query), and in two indexes:

@@ -6,6 +6,7 @@
 pub mod admins;
 pub mod items;
 pub mod lifecycle;
+pub mod sign_in;
 
 pub use admins::{ActivityFilter, AdminChange, Page, PageCursor};
 pub use lifecycle::{EndSession, PollWrite};
@@ -34,6 +35,10 @@ const PREVIEW_CHARS: usize = 200;
 pub enum StoreError {
     #[error("DynamoDB request failed: {0}")]
     Request(String),
+    /// DynamoDB throttled us, did not answer in time, or could not be reached: worth a retry
+    /// by the caller a moment later (nothing was half-written: every change is one request).
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(String),
     #[error("stored item could not be read: {0}")]
     Decode(#[from] serde_dynamo::Error),
     /// A page cursor this listing never hands out (forged, or from another listing).
@@ -41,13 +46,46 @@ pub enum StoreError {
     ForeignCursor,
 }
 
+/// Error codes DynamoDB answers when it sheds load (a transaction lists them per item).
+const UNAVAILABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
     fn from(err: SdkError<E, R>) -> Self {
-        Self::Request(DisplayErrorContext(err).to_string())
+        let unavailable = match &err {
+            // No answer in time, no connection, or the connection broke mid-answer.
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(service) => {
+                let error = service.err();
+                let throttled = error.code().is_some_and(|c| UNAVAILABLE_CODES.contains(&c));
+                // A cancelled transaction names each item's reason only in its message.
+                let cancelled_by_throttling = error.code() == Some("TransactionCanceledException")
+                    && error
+                        .message()
+                        .is_some_and(|m| UNAVAILABLE_CODES.iter().any(|c| m.contains(c)));
+                throttled || cancelled_by_throttling
+            }
+            _ => false,
+        };
+        let detail = DisplayErrorContext(err).to_string();
+        if unavailable {
+            Self::Unavailable(detail)
+        } else {
+            Self::Request(detail)
+        }
     }
 }
 
@@ -252,7 +290,8 @@ impl ChatStore {
                 None => return Ok(snapshot),
             }
         }
-        Err(StoreError::Request(
+        // Unprocessed keys are DynamoDB shedding load.
+        Err(StoreError::Unavailable(
             "BatchGetItem left keys unprocessed after 5 attempts".to_owned(),
         ))
     }
@@ -553,7 +592,10 @@ impl ConditionRefused for UpdateItemError {
 /// A conditional write's result: true if it was written, false if its condition refused it.
 pub(crate) fn written<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
 where
-    E: ConditionRefused + std::error::Error + 'static,
+    E: ConditionRefused
+        + std::error::Error
+        + aws_sdk_dynamodb::error::ProvideErrorMetadata
+        + 'static,
     R: std::fmt::Debug,
 {
     match result {
