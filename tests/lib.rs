@@ -260,10 +260,7 @@ async fn warm_up_every_function_once(config: &Config) {
 }
 
 fn unique_suffix() -> String {
-    chat_core::ids::random_bytes::<6>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    chat_core::ids::hex(&chat_core::ids::random_bytes::<6>())
 }
 
 impl TestApp {

@@ -1,9 +1,9 @@
 //! Managing support agents' accounts: what the ops command and the local stack do.
 
 use crate::admin_auth::{hash_password, normalize_email, CredentialError};
-use crate::clock::{iso8601, Clock};
+use crate::clock::Clock;
 use crate::ids::new_admin_id;
-use crate::store::items::{admin_pk, AdminItem, Entity, ADMIN_LIST_PARTITION, ADMIN_SK};
+use crate::store::items::AdminItem;
 use crate::store::{AdminChange, ChatStore, StoreError};
 use thiserror::Error;
 
@@ -44,21 +44,13 @@ impl<'a> AdminAccounts<'a> {
         }
         let now = self.clock.now();
         let admin_id = new_admin_id();
-        let admin = AdminItem {
-            pk: admin_pk(&admin_id),
-            sk: ADMIN_SK.to_owned(),
-            gsi2pk: ADMIN_LIST_PARTITION.to_owned(),
-            gsi2sk: email.clone(),
-            entity: Entity::Admin,
+        let admin = AdminItem::new(
             admin_id,
-            email: email.clone(),
-            name: name.to_owned(),
-            password_hash: hash_password(password)?,
-            active: true,
-            created_at: iso8601(now),
-            password_changed_at: now.timestamp(),
-            token_generation: 0,
-        };
+            email.clone(),
+            name.to_owned(),
+            hash_password(password)?,
+            now,
+        );
         if self.store.create_admin(&admin).await? {
             Ok(admin)
         } else {

@@ -4,10 +4,7 @@ use crate::clock::{iso8601, Clock};
 use crate::ids::random_bytes;
 use crate::sign_in_limit::{self, email_hash, locked_until, seconds_until};
 use crate::signing_keys::SigningKeys;
-use crate::store::items::{
-    admin_activity_partition, admin_pk, ActivityAction, ActivityItem, AdminItem, Entity,
-    ACTIVITY_ALL_PARTITION, ACTIVITY_SK_PREFIX,
-};
+use crate::store::items::{ActivityAction, ActivityItem, ActivitySubject, AdminItem};
 use crate::store::sign_in::{SignInFailure, SignInFailuresItem};
 use crate::store::{ChatStore, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -309,32 +306,18 @@ impl AdminAuth {
         let Some(admin_id) = admin_id else {
             return Ok(());
         };
-        let suffix: String = random_bytes::<6>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let activity_id = format!("{}#{suffix}", iso8601(now));
-        let entry = ActivityItem {
-            pk: admin_pk(admin_id),
-            sk: format!("{ACTIVITY_SK_PREFIX}{activity_id}"),
-            gsi1pk: admin_activity_partition(admin_id),
-            gsi1sk: activity_id.clone(),
-            gsi2pk: ACTIVITY_ALL_PARTITION.to_owned(),
-            gsi2sk: activity_id.clone(),
-            entity: Entity::Activity,
-            activity_id,
-            admin_id: admin_id.to_owned(),
-            action: ActivityAction::SignInLocked,
-            // Not about a session.
-            session_id: String::new(),
-            details: serde_json::json!({
+        let entry = ActivityItem::new(
+            admin_id,
+            ActivitySubject::Account,
+            ActivityAction::SignInLocked,
+            serde_json::json!({
                 "failures": failures,
                 "sourceIp": source_ip,
                 "lockedUntil": iso8601(now + sign_in_limit::window()),
             }),
-            timestamp: iso8601(now),
-            expires_at: (now + self.activity_retention).timestamp(),
-        };
+            now,
+            (now + self.activity_retention).timestamp(),
+        );
         self.store.put_activity(&entry).await?;
         Ok(())
     }

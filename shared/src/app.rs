@@ -1,4 +1,5 @@
-//! What a function needs, built once per cold start, and how it runs on Lambda.
+//! What a function needs, built once per cold start: configuration, the DynamoDB client with
+//! its limits, the chat service and admin sign-in.
 
 use crate::admin_auth::{AdminAuth, AdminAuthError};
 use crate::chat::ChatService;
@@ -6,9 +7,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::signing_keys::SigningKeys;
 use crate::store::ChatStore;
-use lambda_http::{service_fn, Body, Request, Response};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,45 +133,6 @@ impl App {
     pub fn config(&self) -> &Config {
         self.chat.config()
     }
-}
-
-pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
-
-/// One API endpoint: its function's name (as in `template.yaml`'s `CodeUri`) and its handler.
-/// The Lambda binary and the local API gateway serve the same value.
-#[derive(Clone, Copy)]
-pub struct Endpoint {
-    pub name: &'static str,
-    pub handler: for<'a> fn(&'a App, Request) -> HandlerFuture<'a>,
-    /// Whether to open the DynamoDB connection during init (not for static files).
-    pub uses_dynamodb: bool,
-}
-
-impl Endpoint {
-    /// The function's init after the [`App`] is built: one read of the `HEALTH` item opens the
-    /// TLS connection to DynamoDB now instead of in the first request. The local stack runs it
-    /// too, so the tests see (and the IAM check allows) this read for every function.
-    pub async fn warm_up(&self, app: &App) {
-        if !self.uses_dynamodb {
-            return; // static files: nothing to warm up
-        }
-        if let Err(err) = app.chat.check_health().await {
-            tracing::warn!(error = %err, "DynamoDB did not answer the warm-up read");
-        }
-    }
-}
-
-/// The whole `main` of a function binary.
-pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    // Lives for the whole process; leaking it lets every invocation borrow it.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    endpoint.warm_up(app).await;
-    tracing::info!(endpoint = endpoint.name, "cold start complete");
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, lambda_http::Error>((endpoint.handler)(app, request).await)
-    }))
-    .await
 }
 
 #[cfg(test)]

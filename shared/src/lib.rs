@@ -11,6 +11,7 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod endpoint;
 pub mod http;
 pub mod iam_calls;
 pub mod ids;
@@ -21,7 +22,8 @@ pub mod signing_keys;
 pub mod store;
 pub mod telemetry;
 
-pub use app::{App, Endpoint};
+pub use app::App;
 pub use chat::{ChatError, ChatService};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use endpoint::Endpoint;

@@ -18,10 +18,7 @@ pub fn window() -> Duration {
 /// What identifies an email in the table and the logs: the hex SHA-256 of its normalized form
 /// (lower case, trimmed), never the address itself.
 pub fn email_hash(email: &str) -> String {
-    Sha256::digest(email.trim().to_lowercase().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ids::hex(&Sha256::digest(email.trim().to_lowercase().as_bytes()))
 }
 
 /// When the lock on this email ends, if it is locked at `now`.

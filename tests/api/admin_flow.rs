@@ -131,8 +131,8 @@ async fn the_seed_integration_test_step_for_step() {
     );
     let transcript = app.transcript("integration-test-session").await;
     assert_eq!(
-        transcript.session.unwrap().ended_by.as_deref(),
-        Some(admin.admin_id.as_str())
+        transcript.session.unwrap().ended_by.map(String::from),
+        Some(admin.admin_id.clone())
     );
 }
 

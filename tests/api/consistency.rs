@@ -87,6 +87,54 @@ fn the_openapi_document_describes_exactly_the_template_routes() {
     assert_eq!(documented, template_routes());
 }
 
+/// Each endpoint's failure answer (declared once, in its `ENDPOINT`) is the one the OpenAPI
+/// document lists for its route(s), status and code.
+#[test]
+fn every_endpoint_failure_is_documented_on_its_routes() {
+    let text = std::fs::read_to_string(repo().join("docs/openapi.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let routes = Template::workspace_default().unwrap().routes().unwrap();
+    let mut checked = 0;
+    for endpoint in registry::endpoints() {
+        let Some(failure) = endpoint.failure() else {
+            assert!(
+                !endpoint.uses_dynamodb(),
+                "{} declares no failure",
+                endpoint.name
+            );
+            continue;
+        };
+        for route in routes.iter().filter(|r| r.function == endpoint.name) {
+            let operation =
+                &doc["paths"][route.path.as_str()][route.method.to_lowercase().as_str()];
+            let status = failure.status.as_u16().to_string();
+            let reference = operation["responses"][status.as_str()]["$ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{} {} documents no {status}", route.method, route.path));
+            let name = reference.trim_start_matches("#/components/responses/");
+            let response = &doc["components"]["responses"][name];
+            let codes = &response["content"]["application/json"]["schema"]["allOf"][1]
+                ["properties"]["error"]["properties"]["code"]["enum"];
+            let codes: Vec<&str> = codes
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str())
+                .collect();
+            assert!(
+                codes.contains(&failure.code),
+                "{} {}: {} answers {status} {}, the document lists {codes:?}",
+                route.method,
+                route.path,
+                endpoint.name,
+                failure.code
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} routes checked");
+}
+
 #[tokio::test]
 async fn the_local_table_is_the_one_the_template_deploys() {
     let app = spawn_app().await;

@@ -5,17 +5,14 @@
 //! custom domain): every URL it names starts with the base path of the request that loaded it.
 
 use chat_core::http::{error_response, request};
-use chat_core::{App, Endpoint};
+use chat_core::{Config, Endpoint};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
-pub const ENDPOINT: Endpoint = Endpoint {
-    name: "admin-dashboard",
-    handler: |app, request| Box::pin(handle(app, request)),
-    uses_dynamodb: false,
-};
+/// Static files: its binary builds no DynamoDB client ([`chat_core::endpoint::run_files`]).
+pub const ENDPOINT: Endpoint = Endpoint::files("admin-dashboard", handle);
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
@@ -33,7 +30,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(APP_JS)
         .chain_update(APP_CSS)
         .finalize();
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    chat_core::ids::hex(&digest[..6])
 });
 
 static INDEX: LazyLock<String> =
@@ -78,16 +75,11 @@ fn asset(name: Option<&str>) -> Option<Asset> {
     }
 }
 
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let name = request::path_param(&request, "asset");
-    let base_path = request::public_base_path(&request);
+pub fn handle(config: &Config, request: &Request) -> Response<Body> {
+    let name = request::path_param(request, "asset");
+    let base_path = request::public_base_path(request);
     let Some(asset) = asset(name.as_deref()) else {
-        return error_response(
-            app.config(),
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "No such file",
-        );
+        return error_response(config, StatusCode::NOT_FOUND, "NOT_FOUND", "No such file");
     };
     // The page differs by base path, so its validator does too.
     let etag = if asset.is_page {
@@ -126,10 +118,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 fn short_hash(text: &str) -> String {
-    Sha256::digest(text)[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    chat_core::ids::hex(&Sha256::digest(text)[..4])
 }
 
 #[cfg(test)]

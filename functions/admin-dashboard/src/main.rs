@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::app::run_lambda(admin_dashboard::ENDPOINT).await
+    chat_core::endpoint::run_files(admin_dashboard::ENDPOINT).await
 }

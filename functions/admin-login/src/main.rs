@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::app::run_lambda(admin_login::ENDPOINT).await
+    chat_core::endpoint::run_lambda(admin_login::ENDPOINT).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::app::run_lambda(poll_messages::ENDPOINT).await
+    chat_core::endpoint::run_lambda(poll_messages::ENDPOINT).await
 }

@@ -285,7 +285,7 @@ impl Gateway {
             }
         };
         // Named, so that the DynamoDB requests it makes are attributed to its function.
-        let handler = (route.endpoint.handler)(&self.app, lambda_request);
+        let handler = route.endpoint.serve(&self.app, lambda_request);
         let response = chat_core::iam_calls::serving(route.endpoint.name, handler).await;
         to_hyper(response)
     }
@@ -410,10 +410,7 @@ fn proxy_event(
 
 /// What API Gateway's `$context.requestId` is: unique per request.
 fn new_request_id() -> String {
-    chat_core::ids::random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    chat_core::ids::hex(&chat_core::ids::random_bytes::<16>())
 }
 
 fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {

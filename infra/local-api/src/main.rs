@@ -10,9 +10,10 @@ use local_api::{registry, DynamoDbServer, Gateway, Template};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     chat_core::telemetry::init();
+    // The environment is settled before the runtime starts any thread: changing it while
+    // other threads may read it is unsound.
     // Local defaults; anything already set (a real profile, another region) wins.
     for (name, value) in [
         ("AWS_REGION", "us-east-1"),
@@ -44,6 +45,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(server)
         }
     };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(server))
+}
+
+async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -3,6 +3,7 @@
 //! [`ApiError::into_parts`] is the one place where an error becomes a status and a code.
 
 pub mod parse;
+pub mod query;
 pub mod request;
 
 use crate::admin_auth::AdminAuthError;
@@ -78,7 +79,7 @@ impl ApiError {
     }
 
     /// Status, code, message and details for the envelope.
-    fn into_parts(self, operation: Operation) -> (StatusCode, &'static str, String, Value) {
+    fn into_parts(self, failure: Failure) -> (StatusCode, &'static str, String, Value) {
         match self {
             Self::BadRequest {
                 code,
@@ -106,7 +107,7 @@ impl ApiError {
             // The same answer from every endpoint: the client retries after Retry-After.
             Self::Chat(ChatError::Store(StoreError::Unavailable(detail)))
             | Self::Auth(AdminAuthError::Store(StoreError::Unavailable(detail))) => {
-                tracing::warn!(error = %detail, operation = ?operation, "DynamoDB unavailable");
+                tracing::warn!(error = %detail, endpoint_failure = failure.code, "DynamoDB unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "SERVICE_UNAVAILABLE",
@@ -115,7 +116,7 @@ impl ApiError {
                 )
             }
             Self::Chat(ChatError::Store(err)) | Self::Auth(AdminAuthError::Store(err)) => {
-                store_failure(operation, &err)
+                store_failure(failure, &err)
             }
             Self::Chat(err) => {
                 let (status, code) = match &err {
@@ -161,15 +162,12 @@ impl ApiError {
 pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// Something outside the caller's control broke: the detail goes to the log, never to them.
-fn store_failure(
-    operation: Operation,
-    err: &StoreError,
-) -> (StatusCode, &'static str, String, Value) {
-    tracing::error!(error = %err, operation = ?operation, "request failed");
+fn store_failure(failure: Failure, err: &StoreError) -> (StatusCode, &'static str, String, Value) {
+    tracing::error!(error = %err, endpoint_failure = failure.code, "request failed");
     (
-        operation.failure_status(),
-        operation.failure_code(),
-        operation.failure_message().to_owned(),
+        failure.status,
+        failure.code,
+        failure.message.to_owned(),
         Value::Null,
     )
 }
@@ -182,85 +180,60 @@ fn capitalize(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Each endpoint, for its failure code when something outside the caller's control breaks.
+/// What an endpoint answers when something outside the caller's control breaks (DynamoDB
+/// refused a request in a way a retry would not fix): declared once, in the endpoint's
+/// [`Endpoint`](crate::endpoint::Endpoint), and listed for its route in `docs/openapi.yaml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    CreateSession,
-    SendMessage,
-    PollMessages,
-    SubmitRating,
-    LeaveSession,
-    Health,
-    AdminLogin,
-    ListActiveSessions,
-    SessionMessages,
-    AdminSendMessage,
-    AdminEndSession,
-    ActivityLog,
-}
-
-impl Operation {
-    fn failure_code(self) -> &'static str {
-        match self {
-            Self::CreateSession => "SESSION_CREATION_FAILED",
-            Self::SendMessage => "MESSAGE_STORAGE_FAILED",
-            Self::PollMessages => "POLLING_FAILED",
-            Self::SubmitRating => "RATING_STORAGE_FAILED",
-            Self::LeaveSession | Self::AdminEndSession => "END_SESSION_FAILED",
-            Self::Health => "DEPENDENCY_UNAVAILABLE",
-            Self::AdminLogin => "LOGIN_FAILED",
-            Self::ListActiveSessions => "FETCH_SESSIONS_FAILED",
-            Self::SessionMessages => "FETCH_MESSAGES_FAILED",
-            Self::AdminSendMessage => "ADMIN_MESSAGE_FAILED",
-            Self::ActivityLog => "FETCH_ACTIVITY_FAILED",
-        }
-    }
-
-    fn failure_message(self) -> &'static str {
-        match self {
-            Self::CreateSession => "Failed to create chat session",
-            Self::SendMessage => "Failed to store message",
-            Self::PollMessages => "Failed to poll messages",
-            Self::SubmitRating => "Failed to store rating",
-            Self::LeaveSession | Self::AdminEndSession => "Failed to end chat session",
-            Self::Health => "The database did not answer",
-            Self::AdminLogin => "Failed to sign in",
-            Self::ListActiveSessions => "Failed to fetch active sessions",
-            Self::SessionMessages => "Failed to fetch messages",
-            Self::AdminSendMessage => "Failed to send admin message",
-            Self::ActivityLog => "Failed to fetch the activity log",
-        }
-    }
-
-    fn failure_status(self) -> StatusCode {
-        match self {
-            Self::Health => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-/// A successful answer: its data and the human-readable message.
-pub struct Reply<T> {
-    pub data: T,
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: &'static str,
     pub message: &'static str,
 }
 
-impl<T> Reply<T> {
-    pub fn new(data: T, message: &'static str) -> Self {
-        Self { data, message }
+impl Failure {
+    /// A 500 with the endpoint's own code.
+    pub const fn internal(code: &'static str, message: &'static str) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code,
+            message,
+        }
+    }
+
+    /// A 503: for the health check, whose whole answer is whether DynamoDB works.
+    pub const fn unavailable(code: &'static str, message: &'static str) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            message,
+        }
+    }
+}
+
+/// A successful answer: its data (already JSON) and the human-readable message.
+pub struct Reply {
+    data: Result<Value, serde_json::Error>,
+    message: &'static str,
+}
+
+impl Reply {
+    pub fn new(data: impl Serialize, message: &'static str) -> Self {
+        Self {
+            data: serde_json::to_value(data),
+            message,
+        }
     }
 }
 
 /// Turns an endpoint's result into the envelope the mobile client expects.
-pub fn respond<T: Serialize>(
+pub fn respond(
     config: &Config,
-    operation: Operation,
-    result: Result<Reply<T>, ApiError>,
+    failure: Failure,
+    result: Result<Reply, ApiError>,
 ) -> Response<Body> {
     let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
     let (status, body) = match result {
-        Ok(reply) => match serde_json::to_value(reply.data) {
+        Ok(reply) => match reply.data {
             Ok(data) => (
                 StatusCode::OK,
                 json!({ "success": true, "data": data, "message": reply.message }),
@@ -276,7 +249,7 @@ pub fn respond<T: Serialize>(
             }
         },
         Err(err) => {
-            let (status, code, message, details) = err.into_parts(operation);
+            let (status, code, message, details) = err.into_parts(failure);
             failure_body(status, code, message, details)
         }
     };
@@ -356,81 +329,4 @@ fn json_response(config: &Config, status: StatusCode, body: &Value) -> Response<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body_of(response: &Response<Body>) -> Value {
-        match response.body() {
-            Body::Text(text) => serde_json::from_str(text).unwrap(),
-            other => panic!("unexpected body {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_store_failure_is_reported_with_the_endpoint_code_and_no_internals() {
-        let err = ApiError::Chat(ChatError::Store(crate::store::StoreError::Request(
-            "secret internals".into(),
-        )));
-        let response = respond::<()>(&Config::for_table("t"), Operation::SubmitRating, Err(err));
-        assert_eq!(response.status(), 500);
-        let body = body_of(&response);
-        assert_eq!(body["error"]["code"], "RATING_STORAGE_FAILED");
-        assert!(!body.to_string().contains("secret"));
-    }
-
-    #[test]
-    fn an_unavailable_store_is_a_503_with_retry_after_from_every_endpoint() {
-        for operation in [
-            Operation::SendMessage,
-            Operation::Health,
-            Operation::AdminLogin,
-        ] {
-            let err = ApiError::Chat(ChatError::Store(StoreError::Unavailable(
-                "throttled: secret internals".into(),
-            )));
-            let response = respond::<()>(&Config::for_table("t"), operation, Err(err));
-            assert_eq!(response.status(), 503);
-            assert_eq!(response.headers()["retry-after"], "1");
-            let body = body_of(&response);
-            assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
-            assert!(!body.to_string().contains("secret"));
-        }
-        let locked = ApiError::Auth(AdminAuthError::TooManyAttempts {
-            retry_after_seconds: 840,
-        });
-        let response = respond::<()>(&Config::for_table("t"), Operation::AdminLogin, Err(locked));
-        assert_eq!(response.status(), 429);
-        assert_eq!(response.headers()["retry-after"], "840");
-        assert_eq!(body_of(&response)["error"]["code"], "TOO_MANY_ATTEMPTS");
-    }
-
-    #[test]
-    fn field_errors_name_the_field() {
-        let err = ApiError::bad_request(
-            InputCode::InvalidRatingData,
-            "rating",
-            "Rating must be 1 to 5",
-        );
-        let response = respond::<()>(&Config::for_table("t"), Operation::SubmitRating, Err(err));
-        assert_eq!(response.status(), 400);
-        assert_eq!(
-            body_of(&response),
-            json!({"success": false, "error": {"code": "INVALID_RATING_DATA", "message": "Rating must be 1 to 5", "details": {"field": "rating"}}})
-        );
-    }
-
-    #[test]
-    fn success_wraps_data_and_message() {
-        let response = respond(
-            &Config::for_table("t"),
-            Operation::Health,
-            Ok(Reply::new(json!({"ok": true}), "Healthy")),
-        );
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["cache-control"], "no-store");
-        assert_eq!(
-            body_of(&response),
-            json!({"success": true, "data": {"ok": true}, "message": "Healthy"})
-        );
-    }
-}
+mod tests;

@@ -2,12 +2,10 @@
 //! field and uses the code the mobile client knows for that request.
 
 use super::{ApiError, InputCode};
-use crate::chat::MAX_PAGE;
 use crate::chat::{NewSession, OutgoingMessage};
 use crate::clock::parse_iso8601;
-use crate::ids::{is_admin_id, IdempotencyKey, MessageId, SessionId};
+use crate::ids::{IdempotencyKey, SessionId};
 use crate::model::{profile_field, Feedback, MessageText, Rating, Sender, UserInfo};
-use crate::store::{ActivityFilter, PageCursor};
 use serde_json::{Map, Value};
 
 /// Typed access to a JSON object's fields; `null` counts as absent.
@@ -111,13 +109,20 @@ fn user_info(fields: &Fields<'_>) -> Result<UserInfo, ApiError> {
     })
 }
 
+/// A message to send, and the session it goes to.
+#[derive(Debug, Clone)]
+pub struct MessageRequest {
+    pub session_id: SessionId,
+    pub message: OutgoingMessage,
+}
+
 /// `POST /api/chat/message` (sender `user`) and `POST /api/admin/chat/message` (sender
 /// `admin`): the body's `sender`, when present, must be the caller's own role.
 pub fn message(
     object: &Map<String, Value>,
     sender: Sender,
     max_chars: usize,
-) -> Result<(SessionId, OutgoingMessage), ApiError> {
+) -> Result<MessageRequest, ApiError> {
     let fields = Fields::new(object, InputCode::InvalidMessageData);
     let expected = match sender {
         Sender::User => "user",
@@ -150,19 +155,25 @@ pub fn message(
             })
         })
         .transpose()?;
-    Ok((
+    Ok(MessageRequest {
         session_id,
-        OutgoingMessage {
+        message: OutgoingMessage {
             text,
             idempotency_key,
         },
-    ))
+    })
+}
+
+/// A rating of a session, with the optional feedback text.
+#[derive(Debug, Clone)]
+pub struct RatingRequest {
+    pub session_id: SessionId,
+    pub rating: Rating,
+    pub feedback: Option<Feedback>,
 }
 
 /// `POST /api/chat/rating`
-pub fn rating(
-    object: &Map<String, Value>,
-) -> Result<(SessionId, Rating, Option<Feedback>), ApiError> {
+pub fn rating(object: &Map<String, Value>) -> Result<RatingRequest, ApiError> {
     let fields = Fields::new(object, InputCode::InvalidRatingData);
     let session_id = fields.session_id("sessionId")?;
     let rating = object
@@ -177,7 +188,11 @@ pub fn rating(
         .transpose()?
         .flatten();
     fields.optional_timestamp("timestamp")?;
-    Ok((session_id, rating, feedback))
+    Ok(RatingRequest {
+        session_id,
+        rating,
+        feedback,
+    })
 }
 
 /// A body that only names a session (`POST /api/chat/session/end`).
@@ -185,100 +200,22 @@ pub fn session_reference(object: &Map<String, Value>) -> Result<SessionId, ApiEr
     Fields::new(object, InputCode::InvalidSessionData).session_id("sessionId")
 }
 
+/// What an agent signs in with (borrowed from the request body).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRequest<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
 /// `POST /api/admin/auth/login`
-pub fn login(object: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
+pub fn login(object: &Map<String, Value>) -> Result<LoginRequest<'_>, ApiError> {
     let fields = Fields::new(object, InputCode::ValidationError);
     let email = fields.required_str("email")?;
     let password = fields.required_str("password")?;
     if password.chars().count() > 1_024 {
         return Err(fields.error("password", "password is too long"));
     }
-    Ok((email, password))
-}
-
-fn query_error(field: &'static str, message: &str) -> ApiError {
-    ApiError::bad_request(InputCode::ValidationError, field, message)
-}
-
-/// `?limit=`: 1 to 100, 50 when absent.
-pub fn page_limit(raw: Option<String>) -> Result<i32, ApiError> {
-    const DEFAULT: i32 = 50;
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(DEFAULT),
-        Some(text) => text
-            .parse::<i32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| query_error("limit", "limit must be a whole number from 1 to 100")),
-    }
-}
-
-/// A `true`/`false` query switch; absent or empty is false.
-pub fn flag(name: &'static str, raw: Option<String>) -> Result<bool, ApiError> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("" | "false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(query_error(name, &format!("{name} must be true or false"))),
-    }
-}
-
-/// `?cursor=`: a `nextCursor` this API returned.
-pub fn page_cursor(raw: Option<String>) -> Result<Option<PageCursor>, ApiError> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => PageCursor::parse(text)
-            .map(Some)
-            .ok_or_else(|| query_error("cursor", "cursor must be a nextCursor this API returned")),
-    }
-}
-
-/// `?adminId=&sessionId=` of the activity log.
-pub fn activity_filter(
-    admin_id: Option<String>,
-    session_id: Option<String>,
-) -> Result<ActivityFilter, ApiError> {
-    let admin_id = match admin_id.filter(|a| !a.is_empty()) {
-        Some(id) if is_admin_id(&id) => Some(id),
-        Some(_) => return Err(query_error("adminId", "adminId is not an admin id")),
-        None => None,
-    };
-    let session_id = match session_id.filter(|s| !s.is_empty()) {
-        Some(id) => Some(
-            SessionId::parse(&id)
-                .ok_or_else(|| query_error("sessionId", "sessionId is not a session id"))?,
-        ),
-        None => None,
-    };
-    Ok(ActivityFilter {
-        admin_id,
-        session_id,
-    })
-}
-
-/// A session id from the path.
-pub fn path_session_id(raw: Option<String>) -> Result<SessionId, ApiError> {
-    raw.as_deref().and_then(SessionId::parse).ok_or_else(|| {
-        ApiError::bad_request(
-            InputCode::ValidationError,
-            "sessionId",
-            "sessionId in the path must be 8 to 128 letters, digits, '_' or '-'",
-        )
-    })
-}
-
-/// The poll cursor. Absent, empty, `undefined` and `null` (what a JavaScript client sends
-/// before it has seen a message) all mean "from the start".
-pub fn cursor(raw: Option<String>) -> Result<Option<MessageId>, ApiError> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("" | "undefined" | "null") => Ok(None),
-        Some(text) => MessageId::parse(text).map(Some).ok_or_else(|| {
-            ApiError::bad_request(
-                InputCode::ValidationError,
-                "after",
-                "after must be a messageId this API returned, like msg_000000000001",
-            )
-        }),
-    }
+    Ok(LoginRequest { email, password })
 }
 
 #[cfg(test)]
@@ -396,19 +333,7 @@ mod tests {
             );
         }
         let body = object(json!({"sessionId": "session-123", "rating": 4, "feedback": "  "}));
-        let (_, stars, feedback) = rating(&body).unwrap();
-        assert_eq!((stars.stars(), feedback), (4, None));
-    }
-
-    #[test]
-    fn javascript_empty_cursors_mean_from_the_start() {
-        for raw in [None, Some(""), Some("undefined"), Some("null")] {
-            assert_eq!(cursor(raw.map(str::to_owned)).unwrap(), None);
-        }
-        assert_eq!(
-            cursor(Some("msg_000000000007".into())).unwrap(),
-            Some(MessageId::from_seq(7))
-        );
-        assert!(cursor(Some("msg_user_170000".into())).is_err());
+        let parsed = rating(&body).unwrap();
+        assert_eq!((parsed.rating.stars(), parsed.feedback), (4, None));
     }
 }

@@ -3,33 +3,35 @@
 //! Conditional outcomes (the session changed, the key was used) are values, not errors: the
 //! caller decides what they mean. `StoreError` is only for DynamoDB or decoding failing.
 
+pub mod activity;
 pub mod admins;
 pub mod items;
-pub mod lifecycle;
+pub mod keys;
+pub mod messages;
+pub mod page;
+pub mod sessions;
 pub mod sign_in;
 
-pub use admins::{ActivityFilter, AdminChange, Page, PageCursor};
-pub use lifecycle::{EndSession, PollWrite};
+pub use activity::ActivityFilter;
+pub use admins::AdminChange;
+pub use messages::{
+    AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
+};
+pub use page::{Page, PageCursor};
+pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateSession};
 
-use crate::ids::{MessageId, SessionId, TokenHash};
-use crate::model::{Sender, SessionStatus};
+use crate::ids::SessionId;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use items::*;
+use keys::*;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use thiserror::Error;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// How much of the newest message the admin list shows.
-const PREVIEW_CHARS: usize = 200;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -95,78 +97,8 @@ pub struct ChatStore {
     table: String,
 }
 
-/// What a send reads before it writes: the session and, for a retried send, its first result.
-#[derive(Debug, Default)]
-pub struct SendSnapshot {
-    pub session: Option<SessionItem>,
-    pub previous: Option<IdempotencyItem>,
-}
-
-/// One message to commit as the session's next one.
-#[derive(Debug)]
-pub struct NewMessage {
-    /// The `lastSeq` the sender saw; the write only happens if it is still current.
-    pub seen_last_seq: u64,
-    pub message: MessageItem,
-    pub idempotency: Option<IdempotencyItem>,
-    /// Logged in the same transaction (a support agent's message).
-    pub activity: Option<ActivityItem>,
-    /// A customer's message: the client presented its token (remembered for good).
-    pub token_presented: bool,
-}
-
-#[derive(Debug)]
-pub enum AppendOutcome {
-    Committed,
-    /// Someone else committed first, or the session is no longer active. Carries the session
-    /// as it is now when DynamoDB returned it, so a retry needs no extra read.
-    SessionChanged(Option<Box<SessionItem>>),
-    /// The idempotency key was used by a send that committed meanwhile.
-    DuplicateKey,
-}
-
-/// Items after a cursor in one session partition, oldest first.
-#[derive(Debug, Default)]
-pub struct PartitionPage {
-    pub messages: Vec<MessageItem>,
-    pub session: Option<SessionItem>,
-    /// DynamoDB stopped at its 1 MB page limit before the end of the partition.
-    pub truncated: bool,
-}
-
-/// Support messages of a range, and how far the read got.
-#[derive(Debug, Default)]
-pub struct SupportRange {
-    pub messages: Vec<MessageItem>,
-    /// Every message up to this number was read (the range's end when `complete`).
-    pub scanned_to: u64,
-    pub complete: bool,
-}
-
-/// Which messages a partition read keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageFilter {
-    /// The client poll: only what support wrote (the client shows its own messages already).
-    SupportOnly,
-    All,
-}
-
-#[derive(Debug)]
-pub enum ConditionalUpdate {
-    /// The update happened; the session as it is now.
-    Done(SessionItem),
-    /// The condition failed; the session as it was, if it exists.
-    Refused(Option<SessionItem>),
-}
-
-pub struct RateSession<'a> {
-    pub session: &'a SessionId,
-    pub token_hash: Option<&'a TokenHash>,
-    /// Migration mode, no token presented: refused once the session has seen its token.
-    pub tokenless: bool,
-    pub rating: u8,
-    pub feedback: Option<&'a str>,
-    pub rated_at: &'a str,
+pub(crate) fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Request(e.to_string()))
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
@@ -206,7 +138,7 @@ impl ChatStore {
 
     /// One cheap read: does the table answer?
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.get::<serde_json::Value>("HEALTH".to_owned(), "HEALTH")
+        self.get::<serde_json::Value>(HEALTH_PK.to_owned(), HEALTH_SK)
             .await?;
         Ok(())
     }
@@ -231,344 +163,42 @@ impl ChatStore {
         output.item.map(decode).transpose()
     }
 
-    pub async fn get_session(
-        &self,
-        session: &SessionId,
-    ) -> Result<Option<SessionItem>, StoreError> {
-        self.get(session_pk(session), SESSION_SK).await
-    }
-
-    /// The session and, when the send carries an idempotency key, that key's earlier result:
-    /// one strongly consistent request either way.
-    pub async fn read_for_send(
-        &self,
-        session: &SessionId,
-        idempotency_sk: Option<&str>,
-    ) -> Result<SendSnapshot, StoreError> {
-        let Some(idem_sk) = idempotency_sk else {
-            return Ok(SendSnapshot {
-                session: self.get_session(session).await?,
-                previous: None,
-            });
-        };
-        let pk = session_pk(session);
-        let keys = KeysAndAttributes::builder()
-            .keys(session_key(session))
-            .keys(HashMap::from([
-                ("PK".to_owned(), s(pk.clone())),
-                ("SK".to_owned(), s(idem_sk)),
-            ]))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
-        let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let mut snapshot = SendSnapshot::default();
-        // BatchGetItem may hand back keys it did not get to; ask again for those only.
-        for _ in 0..5 {
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await?;
-            for item in output
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                match item
-                    .get("SK")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some(SESSION_SK) => snapshot.session = Some(decode(item)?),
-                    _ => snapshot.previous = Some(decode(item)?),
-                }
-            }
-            match output.unprocessed_keys.filter(|k| !k.is_empty()) {
-                Some(rest) => request = rest,
-                None => return Ok(snapshot),
-            }
-        }
-        // Unprocessed keys are DynamoDB shedding load.
-        Err(StoreError::Unavailable(
-            "BatchGetItem left keys unprocessed after 5 attempts".to_owned(),
-        ))
-    }
-
-    pub async fn get_idempotency(
-        &self,
-        session: &SessionId,
-        idempotency_sk: &str,
-    ) -> Result<Option<IdempotencyItem>, StoreError> {
-        self.get(session_pk(session), idempotency_sk).await
-    }
-
-    /// Commits a message as the session's next one, in one transaction: the session's
-    /// `lastSeq` moves from the value the sender saw to the message's, only while the session
-    /// is active. Two senders that saw the same `lastSeq` cannot both commit, so messages are
-    /// committed in exactly the order of their sort keys and a poller never skips one.
-    pub async fn append_message(
-        &self,
-        session: &SessionId,
-        new: NewMessage,
-    ) -> Result<AppendOutcome, StoreError> {
-        let message = &new.message;
-        let preview = MessagePreview {
-            message_id: message.message_id.clone(),
-            message: message.message.chars().take(PREVIEW_CHARS).collect(),
-            sender: message.sender,
-            timestamp: message.timestamp.clone(),
-        };
-        // A user message starts (or continues) a wait for support and shows the client is
-        // present; a support reply ends the wait.
-        let update_expression = match message.sender {
-            Sender::User => {
-                "SET lastSeq = :next, lastMessage = :preview, \
-                 waitingSince = if_not_exists(waitingSince, :now), \
-                 GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
-                 lastSeenAt = :now, GSI3SK = :since"
-            }
-            Sender::Admin => {
-                "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
-                 REMOVE waitingSince, GSI4PK, GSI4SK"
-            }
-        };
-        let update_expression = if new.token_presented {
-            format!("{update_expression}, tokenPresented = :true")
-        } else {
-            update_expression.to_owned()
-        };
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(session_key(session)))
-            .update_expression(update_expression)
-            .condition_expression("lastSeq = :seen AND #status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":next", n(new.seen_last_seq + 1))
-            .expression_attribute_values(":seen", n(new.seen_last_seq))
-            .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
-            .expression_attribute_values(":preview", serde_dynamo::to_attribute_value(&preview)?)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match message.sender {
-            Sender::User => {
-                update = update
-                    .expression_attribute_values(":now", s(message.timestamp.clone()))
-                    .expression_attribute_values(":waiting", s(WAITING_PARTITION))
-                    .expression_attribute_values(
-                        ":since",
-                        s(timed_sk(&message.timestamp, session)),
-                    );
-            }
-            Sender::Admin => update = update.expression_attribute_values(":one", n(1)),
-        }
-        if new.token_presented {
-            update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
-        }
-        let mut writes = vec![
-            TransactWriteItem::builder()
-                .update(
-                    update
-                        .build()
-                        .map_err(|e| StoreError::Request(e.to_string()))?,
-                )
+    pub(crate) fn put_if_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = built(
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
                 .build(),
-            self.put_if_new(serde_dynamo::to_item(message)?)?,
-        ];
-        let idempotency_position = new.idempotency.as_ref().map(|_| writes.len());
-        if let Some(idempotency) = &new.idempotency {
-            writes.push(self.put_if_new(serde_dynamo::to_item(idempotency)?)?);
-        }
-        if let Some(activity) = &new.activity {
-            writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
-        }
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
 
-        let result = self
-            .client
+    /// Runs a transaction; false when a condition refused it.
+    pub(crate) async fn transact_if(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client()
             .transact_write_items()
             .set_transact_items(Some(writes))
             .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(AppendOutcome::Committed),
-            Err(err) => err,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        else {
-            return Err(err.into());
-        };
-        let reasons = cancelled.cancellation_reasons();
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .and_then(|r| r.code())
-                .is_some_and(|code| code == "ConditionalCheckFailed")
-        };
-        if idempotency_position.is_some_and(failed) {
-            return Ok(AppendOutcome::DuplicateKey);
-        }
-        if failed(0) {
-            let current = reasons
-                .first()
-                .and_then(|r| r.item().cloned())
-                .filter(|item| !item.is_empty())
-                .map(decode)
-                .transpose()?
-                .map(Box::new);
-            return Ok(AppendOutcome::SessionChanged(current));
-        }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
+            .await
         {
-            // Another transaction held one of the items; the state is unknown, so re-read.
-            return Ok(AppendOutcome::SessionChanged(None));
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(err.into()),
+            },
         }
-        Err(err.into())
-    }
-
-    /// The items of a session partition after a cursor (every message when `after` is None)
-    /// and the session item, from ONE strongly consistent Query: the session sorts after
-    /// every message, so it is always in range.
-    pub async fn read_after(
-        &self,
-        session: &SessionId,
-        after: Option<MessageId>,
-        filter: MessageFilter,
-    ) -> Result<PartitionPage, StoreError> {
-        let lower_bound = after.map_or_else(|| MESSAGE_SK_START.to_owned(), message_sk);
-        let query = self
-            .client
-            .query()
-            .key_condition_expression("PK = :pk AND SK > :after")
-            .expression_attribute_values(":after", s(lower_bound));
-        self.read_partition(query, session, filter).await
-    }
-
-    /// Support messages numbered `from..=to`, oldest first, reading at most `limit` items of
-    /// the partition (user messages in the range count too): one strongly consistent Query.
-    /// `scanned_to` says how far it read, so a caller always makes progress.
-    pub async fn read_support_range(
-        &self,
-        session: &SessionId,
-        from: MessageId,
-        to: MessageId,
-        limit: i32,
-    ) -> Result<SupportRange, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(session_pk(session)))
-            .expression_attribute_values(":from", s(message_sk(from)))
-            .expression_attribute_values(":to", s(message_sk(to)))
-            .filter_expression("sender = :admin")
-            .expression_attribute_values(":admin", s("admin"))
-            .consistent_read(true)
-            .limit(limit)
-            .send()
-            .await?;
-        let stopped_at = output
-            .last_evaluated_key
-            .filter(|k| !k.is_empty())
-            .and_then(|key| {
-                key.get("SK")?
-                    .as_s()
-                    .ok()?
-                    .strip_prefix("MSG#")?
-                    .parse()
-                    .ok()
-            });
-        let messages = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<MessageItem>, _>>()?;
-        Ok(SupportRange {
-            messages,
-            scanned_to: stopped_at.unwrap_or(to.seq()),
-            complete: stopped_at.is_none(),
-        })
-    }
-
-    async fn read_partition(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        session: &SessionId,
-        filter: MessageFilter,
-    ) -> Result<PartitionPage, StoreError> {
-        let mut query = query
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(session_pk(session)))
-            .consistent_read(true);
-        if filter == MessageFilter::SupportOnly {
-            // Filters are applied after the read: the user's own messages still cost read
-            // capacity, but are not sent over the wire.
-            query = query
-                .filter_expression("entity = :session OR sender = :admin")
-                .expression_attribute_values(":session", s("session"))
-                .expression_attribute_values(":admin", s("admin"));
-        }
-        let output = query.send().await?;
-        let mut page = PartitionPage {
-            truncated: output.last_evaluated_key.is_some_and(|k| !k.is_empty()),
-            ..PartitionPage::default()
-        };
-        for item in output.items.unwrap_or_default() {
-            match item
-                .get("SK")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-            {
-                Some(SESSION_SK) => page.session = Some(decode(item)?),
-                Some(sk) if sk.starts_with(MESSAGE_SK_START) => page.messages.push(decode(item)?),
-                _ => {}
-            }
-        }
-        Ok(page)
-    }
-
-    /// Records the rating of an ended session, once, in one conditional write.
-    pub async fn rate_session(
-        &self,
-        rate: RateSession<'_>,
-    ) -> Result<ConditionalUpdate, StoreError> {
-        let mut condition =
-            "#status IN (:ended, :ended_by_admin) AND attribute_not_exists(rating)".to_owned();
-        let mut update = "SET rating = :rating, ratedAt = :at".to_owned();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(rate.session)))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":ended", s(SessionStatus::Ended.as_str()))
-            .expression_attribute_values(":ended_by_admin", s(SessionStatus::EndedByAdmin.as_str()))
-            .expression_attribute_values(":rating", n(rate.rating))
-            .expression_attribute_values(":at", s(rate.rated_at))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(feedback) = rate.feedback {
-            update.push_str(", feedback = :feedback");
-            request = request.expression_attribute_values(":feedback", s(feedback));
-        }
-        if let Some(hash) = rate.token_hash {
-            condition.push_str(" AND tokenHash = :token");
-            request = request.expression_attribute_values(":token", s(hash.as_str()));
-        }
-        if rate.tokenless {
-            condition.push_str(" AND attribute_not_exists(tokenPresented)");
-        }
-        conditional_update(
-            request
-                .update_expression(update)
-                .condition_expression(condition)
-                .send()
-                .await,
-        )
     }
 }
 

@@ -8,11 +8,7 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub const SIGN_IN_SK: &str = "LOGIN";
-
-pub fn sign_in_pk(email_hash: &str) -> String {
-    format!("LOGIN#{email_hash}")
-}
+pub use super::keys::{sign_in_pk, SIGN_IN_SK};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -15,50 +15,14 @@
 //! `COUNTER` / `ACTIVE_SESSIONS` counts the active sessions: every start and every end moves it
 //! in the same transaction, so the list's `totalActive` is one read.
 
+mod agents;
+
+pub use super::keys::KeyOwner;
+use super::keys::*;
 use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
+pub use agents::{ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem};
 use serde::{Deserialize, Serialize};
-
-pub const SESSION_SK: &str = "SESSION";
-pub const ACTIVE_INDEX: &str = "GSI1";
-pub const ACTIVE_PARTITION: &str = "ACTIVE";
-pub const PRESENCE_INDEX: &str = "GSI3";
-pub const PRESENCE_PARTITION: &str = "PRESENCE";
-pub const WAITING_INDEX: &str = "GSI4";
-pub const WAITING_PARTITION: &str = "WAITING";
-pub const COUNTER_PK: &str = "COUNTER";
-pub const ACTIVE_COUNT_SK: &str = "ACTIVE_SESSIONS";
-
-/// An index sort key: a time (ISO 8601, so it sorts) and the session, so keys are unique.
-pub fn timed_sk(at: &str, session: &SessionId) -> String {
-    format!("{at}#{session}")
-}
-
-pub fn session_pk(session: &SessionId) -> String {
-    format!("SESSION#{session}")
-}
-
-pub fn message_sk(id: MessageId) -> String {
-    format!("MSG#{:012}", id.seq())
-}
-
-/// Lower bound for "every message": sorts before `MSG#000000000001`.
-pub const MESSAGE_SK_START: &str = "MSG#";
-
-/// Whose idempotency key it is: the session's customer, or one support agent (two agents'
-/// keys never collide).
-#[derive(Debug, Clone, Copy)]
-pub enum KeyOwner<'a> {
-    Customer,
-    Agent(&'a str),
-}
-
-pub fn idempotency_sk(owner: KeyOwner<'_>, key: &IdempotencyKey) -> String {
-    match owner {
-        KeyOwner::Customer => format!("IDEM#user#{}", key.as_str()),
-        KeyOwner::Agent(admin_id) => format!("IDEM#admin#{admin_id}#{}", key.as_str()),
-    }
-}
 
 /// Why a session is no longer active (`endReason` in every view of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +42,44 @@ impl EndReason {
             Self::User => "user",
             Self::Idle => "idle",
             Self::Admin => "admin",
+        }
+    }
+}
+
+/// Who ended a session (`endedBy`): the customer, the idle sweep, or an agent, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum EndedBy {
+    User,
+    System,
+    Agent(String),
+}
+
+impl EndedBy {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::User => "user",
+            Self::System => "system",
+            Self::Agent(admin_id) => admin_id,
+        }
+    }
+}
+
+impl From<String> for EndedBy {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "user" => Self::User,
+            "system" => Self::System,
+            _ => Self::Agent(text),
+        }
+    }
+}
+
+impl From<EndedBy> for String {
+    fn from(by: EndedBy) -> Self {
+        match by {
+            EndedBy::Agent(admin_id) => admin_id,
+            other => other.as_str().to_owned(),
         }
     }
 }
@@ -150,9 +152,8 @@ pub struct SessionItem {
     pub waiting_since: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// `user` when the client left, `system` after inactivity, else the admin id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_by: Option<String>,
+    pub ended_by: Option<EndedBy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
     /// When the client was last heard from (a send, or a poll, written at most every quarter
@@ -276,102 +277,62 @@ pub struct IdempotencyItem {
     pub expires_at: i64,
 }
 
-/// Support agents. `ADMIN#<adminId>`; the email is unique through a second item
-/// `ADMIN_EMAIL#<email>` written in the same transaction. `GSI2PK = ADMIN` lists them.
-pub const ADMIN_SK: &str = "ADMIN";
-pub const ADMIN_EMAIL_SK: &str = "ADMIN_EMAIL";
-pub const ADMIN_LIST_PARTITION: &str = "ADMIN";
-pub const ALL_INDEX: &str = "GSI2";
-
-pub fn admin_pk(admin_id: &str) -> String {
-    format!("ADMIN#{admin_id}")
+impl MessageItem {
+    /// Message `id` of the session, its keys derived from both.
+    pub fn new(
+        session: &SessionId,
+        id: MessageId,
+        sender: Sender,
+        text: String,
+        timestamp: String,
+        admin_id: Option<String>,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            pk: session_pk(session),
+            sk: message_sk(id),
+            entity: Entity::Message,
+            message_id: id.to_string(),
+            sender,
+            message: text,
+            timestamp,
+            admin_id,
+            expires_at,
+        }
+    }
 }
 
-pub fn admin_email_pk(email: &str) -> String {
-    format!("ADMIN_EMAIL#{email}")
+/// Whose key a send carried, and the key: names the send's idempotency item.
+#[derive(Debug, Clone, Copy)]
+pub struct SenderKey<'a> {
+    pub owner: KeyOwner<'a>,
+    pub key: &'a IdempotencyKey,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    #[serde(rename = "GSI2PK")]
-    pub gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    pub gsi2sk: String,
-    pub entity: Entity,
-    pub admin_id: String,
-    /// Lower case.
-    pub email: String,
-    pub name: String,
-    /// argon2id, PHC string format.
-    pub password_hash: String,
-    pub active: bool,
-    pub created_at: String,
-    /// Epoch seconds of the last password change (for ops; tokens are retired by generation).
-    pub password_changed_at: i64,
-    /// Carried in every token as `gen`; deactivating, activating and resetting the password
-    /// each bump it, so every token issued before stops working for good.
-    #[serde(default)]
-    pub token_generation: u64,
+impl SenderKey<'_> {
+    pub(crate) fn sk(&self) -> String {
+        idempotency_sk(self.owner, self.key)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminEmailItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    pub entity: Entity,
-    pub admin_id: String,
-}
-
-/// What an agent did, for auditors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ActivityAction {
-    SentMessage,
-    EndedSession,
-    ViewedSession,
-    /// Too many failed sign-ins for the agent's email; sign-in is refused for a while.
-    SignInLocked,
-}
-
-/// In the session's partition (`ACT#...`, so a session's log is one Query), and in two indexes:
-/// `GSI1PK = ACTIVITY#<adminId>` (one agent's actions) and `GSI2PK = ACTIVITY` (everything),
-/// both sorted by time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActivityItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    #[serde(rename = "GSI1PK")]
-    pub gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    pub gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    pub gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    pub gsi2sk: String,
-    pub entity: Entity,
-    pub activity_id: String,
-    pub admin_id: String,
-    pub action: ActivityAction,
-    pub session_id: String,
-    pub details: serde_json::Value,
-    pub timestamp: String,
-    pub expires_at: i64,
-}
-
-pub const ACTIVITY_SK_PREFIX: &str = "ACT#";
-pub const ACTIVITY_ALL_PARTITION: &str = "ACTIVITY";
-
-pub fn admin_activity_partition(admin_id: &str) -> String {
-    format!("ACTIVITY#{admin_id}")
+impl IdempotencyItem {
+    /// What `key` produced: message `message_id`, sent at `timestamp`, with this text.
+    pub fn new(
+        session: &SessionId,
+        key: SenderKey<'_>,
+        message_id: MessageId,
+        timestamp: String,
+        text_hash: String,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            pk: session_pk(session),
+            sk: key.sk(),
+            entity: Entity::Idempotency,
+            message_id: message_id.to_string(),
+            timestamp,
+            text_hash: Some(text_hash),
+            expires_at,
+        }
+    }
 }

@@ -1,13 +1,16 @@
-//! A session's life in the table: start, presence, and the one way every session ends, each
-//! keeping the active-session counter exact in the same transaction.
+//! A session's life in the table: start, presence, rating, the listings of active sessions,
+//! and the one way every session ends, each start and end keeping the active-session counter
+//! exact in the same transaction.
 
-use super::admins::{built, Listing, Page, PageCursor};
 use super::items::*;
-use super::{n, s, session_key, ChatStore, Item, StoreError};
+use super::keys::*;
+use super::page::{Listing, Page, PageCursor};
+use super::{built, conditional_update, n, s, session_key, ChatStore, Item, StoreError};
 use crate::ids::{SessionId, TokenHash};
 use crate::model::SessionStatus;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use std::collections::HashMap;
 
 /// How a session ends. Every way (the customer leaves, an agent ends it, the idle sweep) is
@@ -15,8 +18,7 @@ use std::collections::HashMap;
 pub struct EndSession<'a> {
     pub session: &'a SessionId,
     pub reason: EndReason,
-    /// Who ended it: `user`, `system` (idle) or the agent's id.
-    pub ended_by: &'a str,
+    pub ended_by: &'a EndedBy,
     pub end_time: &'a str,
     pub expires_at: i64,
     /// The client's token must match (the customer ends their own session).
@@ -47,7 +49,93 @@ fn counter_key() -> Item {
     ])
 }
 
+#[derive(Debug)]
+pub enum ConditionalUpdate {
+    /// The update happened; the session as it is now.
+    Done(SessionItem),
+    /// The condition failed; the session as it was, if it exists.
+    Refused(Option<SessionItem>),
+}
+
+pub struct RateSession<'a> {
+    pub session: &'a SessionId,
+    pub token_hash: Option<&'a TokenHash>,
+    /// Migration mode, no token presented: refused once the session has seen its token.
+    pub tokenless: bool,
+    pub rating: u8,
+    pub feedback: Option<&'a str>,
+    pub rated_at: &'a str,
+}
+
 impl ChatStore {
+    pub async fn get_session(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<SessionItem>, StoreError> {
+        self.get(session_pk(session), SESSION_SK).await
+    }
+
+    /// Records the rating of an ended session, once, in one conditional write.
+    pub async fn rate_session(
+        &self,
+        rate: RateSession<'_>,
+    ) -> Result<ConditionalUpdate, StoreError> {
+        let mut condition =
+            "#status IN (:ended, :ended_by_admin) AND attribute_not_exists(rating)".to_owned();
+        let mut update = "SET rating = :rating, ratedAt = :at".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(rate.session)))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":ended", s(SessionStatus::Ended.as_str()))
+            .expression_attribute_values(":ended_by_admin", s(SessionStatus::EndedByAdmin.as_str()))
+            .expression_attribute_values(":rating", n(rate.rating))
+            .expression_attribute_values(":at", s(rate.rated_at))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(feedback) = rate.feedback {
+            update.push_str(", feedback = :feedback");
+            request = request.expression_attribute_values(":feedback", s(feedback));
+        }
+        if let Some(hash) = rate.token_hash {
+            condition.push_str(" AND tokenHash = :token");
+            request = request.expression_attribute_values(":token", s(hash.as_str()));
+        }
+        if rate.tokenless {
+            condition.push_str(" AND attribute_not_exists(tokenPresented)");
+        }
+        conditional_update(
+            request
+                .update_expression(update)
+                .condition_expression(condition)
+                .send()
+                .await,
+        )
+    }
+
+    /// Active sessions, newest first: one Query on the sparse index.
+    pub async fn active_sessions(
+        &self,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page<SessionItem>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .index_name(ACTIVE_INDEX)
+            .key_condition_expression("GSI1PK = :active")
+            .expression_attribute_values(":active", s(ACTIVE_PARTITION))
+            .scan_index_forward(false);
+        let listing = Listing::Sessions {
+            index: ACTIVE_INDEX,
+            partition: ACTIVE_PARTITION,
+        };
+        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
+            .await
+    }
+
     fn move_active_count(&self, by: i64) -> Result<TransactWriteItem, StoreError> {
         let update = built(
             Update::builder()
@@ -85,7 +173,7 @@ impl ChatStore {
             .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
             .expression_attribute_values(":status", s(status_after(end.reason).as_str()))
             .expression_attribute_values(":end", s(end.end_time))
-            .expression_attribute_values(":by", s(end.ended_by))
+            .expression_attribute_values(":by", s(end.ended_by.as_str()))
             .expression_attribute_values(":reason", s(end.reason.as_str()))
             .expression_attribute_values(":expires", n(end.expires_at));
         if let Some(hash) = end.token_hash {
@@ -172,8 +260,7 @@ impl ChatStore {
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| item.get("PK")?.as_s().ok()?.strip_prefix("SESSION#"))
-            .filter_map(SessionId::parse)
+            .filter_map(|item| session_of_pk(item.get("PK")?.as_s().ok()?))
             .collect())
     }
 
@@ -232,33 +319,6 @@ impl ChatStore {
             .send()
             .await;
         super::written(result)
-    }
-
-    /// Runs a transaction; false when a condition refused it.
-    pub(crate) async fn transact_if(
-        &self,
-        writes: Vec<TransactWriteItem>,
-    ) -> Result<bool, StoreError> {
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(err.into()),
-            },
-        }
     }
 }
 

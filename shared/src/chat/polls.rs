@@ -1,0 +1,100 @@
+//! The client poll: the support messages no poll has delivered yet (see [`delivery`]), the
+//! session state, and the client's presence.
+
+use super::messages::WireMessage;
+use super::{delivery, ChatError, ChatService, ClientAccess};
+use crate::clock::{iso8601, parse_iso8601};
+use crate::ids::MessageId;
+use crate::model::SessionStatus;
+use crate::store::items::{EndReason, MessageItem, SessionItem};
+use crate::store::PollWrite;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Most support messages one poll returns; the rest come with the next poll (`hasMore`).
+pub const POLL_LIMIT: usize = 50;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolledMessages {
+    pub messages: Vec<WireMessage>,
+    pub session_ended: bool,
+    pub session_status: SessionStatus,
+    /// Why it ended (`user`, `idle`, `admin`); null while active.
+    pub end_reason: Option<EndReason>,
+    pub has_more: bool,
+}
+
+impl ChatService {
+    /// What the client poll returns: the support messages no poll has delivered yet (oldest
+    /// first, at most [`POLL_LIMIT`]) and the session state. The session item is read first and
+    /// alone: with nothing undelivered (the common case) that is the whole poll, and a wrong
+    /// token never costs a message read. Otherwise one bounded Query reads from the delivery
+    /// marker, whatever the app did with its cursor (see [`delivery`]), and one conditional
+    /// write records how far it got (with the client's presence, when due).
+    pub async fn poll_support_messages(
+        &self,
+        access: &ClientAccess,
+        after: Option<MessageId>,
+    ) -> Result<PolledMessages, ChatError> {
+        let token = self.presented_token(access)?;
+        let session_id = &access.session_id;
+        let session = self
+            .store
+            .get_session(session_id)
+            .await?
+            .ok_or(ChatError::SessionNotFound)?;
+        self.check_client(&session, token)?;
+        let plan = delivery::plan_poll(after.map(MessageId::seq), &session);
+        let (mut messages, mut has_more, mut write) = (Vec::new(), false, PollWrite::default());
+        if plan.read {
+            let range = self
+                .store
+                .read_support_range(
+                    session_id,
+                    MessageId::from_seq(plan.start + 1),
+                    MessageId::from_seq(session.last_seq),
+                    POLL_LIMIT as i32,
+                )
+                .await?;
+            has_more = !range.complete;
+            let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
+            write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
+                .map(|reached| (session.delivery(), reached));
+            messages = range.messages;
+        }
+        let now = self.now();
+        if self.presence_due(&session, now) && session.status.is_active() {
+            write.seen_at = Some(iso8601(now));
+        }
+        write.token_presented = self.remember_token(&session, token);
+        if !self.store.record_poll(session_id, &write).await? {
+            // Another poll of this session delivered meanwhile (two polls overlapping): these
+            // messages are its to deliver; the next poll continues after them.
+            (messages, has_more) = (Vec::new(), true);
+        }
+        Ok(PolledMessages {
+            messages: messages.into_iter().map(WireMessage::from).collect(),
+            session_ended: !session.status.is_active(),
+            session_status: session.status,
+            end_reason: session.end_reason,
+            has_more,
+        })
+    }
+
+    /// A poll refreshes the client's presence at most every quarter of the idle timeout, so
+    /// most polls write nothing and the sweep still never ends a session that is polling.
+    fn presence_due(&self, session: &SessionItem, now: DateTime<Utc>) -> bool {
+        let quarter = self.config.idle_timeout / 4;
+        session
+            .last_seen_at
+            .as_deref()
+            .and_then(parse_iso8601)
+            .is_none_or(|seen| (now - seen).to_std().is_ok_and(|age| age >= quarter))
+    }
+}
+
+/// A stored message's number in its session (its id is written from it, so it always parses).
+fn message_seq(message: &MessageItem) -> u64 {
+    MessageId::parse(&message.message_id).map_or(0, MessageId::seq)
+}

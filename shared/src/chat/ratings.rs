@@ -1,0 +1,60 @@
+//! Ratings: the client rates its ended session, once, in one conditional write.
+
+use super::{authorize_client, ChatError, ChatService, ClientAccess};
+use crate::clock::iso8601;
+use crate::ids::ClientToken;
+use crate::model::{Feedback, Rating};
+use crate::store::{ConditionalUpdate, RateSession};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingReceipt {
+    pub rating_id: String,
+    pub session_id: String,
+    pub rating: u8,
+    pub feedback: Option<String>,
+}
+
+impl ChatService {
+    /// The user rates an ended session, once.
+    pub async fn rate_session(
+        &self,
+        access: &ClientAccess,
+        rating: Rating,
+        feedback: Option<Feedback>,
+    ) -> Result<RatingReceipt, ChatError> {
+        let token = self.presented_token(access)?;
+        let token_hash = token.map(ClientToken::hash);
+        let rated_at = iso8601(self.now());
+        let outcome = self
+            .store
+            .rate_session(RateSession {
+                session: &access.session_id,
+                token_hash: token_hash.as_ref(),
+                rating: rating.stars(),
+                feedback: feedback.as_ref().map(Feedback::as_str),
+                rated_at: &rated_at,
+                tokenless: token.is_none(),
+            })
+            .await?;
+        match outcome {
+            ConditionalUpdate::Done(session) => Ok(RatingReceipt {
+                rating_id: format!("rating_{}", session.session_id),
+                session_id: session.session_id,
+                rating: rating.stars(),
+                feedback: session.feedback,
+            }),
+            // Refused: say why only to the session's owner, and only when it is true that the
+            // session was rated; everything else looks like a missing session.
+            ConditionalUpdate::Refused(Some(old))
+                if token.is_none_or(|t| authorize_client(&old, t).is_ok())
+                    && !old.status.is_active()
+                    && old.rating.is_some() =>
+            {
+                Err(ChatError::RatingExists)
+            }
+            ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
+        }
+    }
+}

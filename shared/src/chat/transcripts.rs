@@ -1,0 +1,121 @@
+//! An agent's view of one session: its details and its transcript, both sides.
+
+use super::{ChatError, ChatService};
+use crate::admin_auth::VerifiedAdmin;
+use crate::ids::{MessageId, SessionId};
+use crate::model::{Sender, SessionStatus, UserInfo};
+use crate::store::items::{ActivityAction, EndReason, SessionItem};
+use crate::store::MessageFilter;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptMessage {
+    pub message_id: String,
+    pub message: String,
+    pub sender: Sender,
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDetails {
+    pub session_id: String,
+    pub user_info: UserInfo,
+    pub status: SessionStatus,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    /// `user`, `system` (idle) or the agent's id.
+    pub ended_by: Option<String>,
+    pub end_reason: Option<EndReason>,
+    pub message_count: u64,
+    pub waiting_since: Option<String>,
+    pub rating: Option<u8>,
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcript {
+    pub session: SessionDetails,
+    pub messages: Vec<TranscriptMessage>,
+    /// More than one response's worth of messages follow the last one returned.
+    pub has_more: bool,
+}
+
+impl ChatService {
+    /// A session's transcript (both sides) after the cursor, and its details. Opening it
+    /// (no cursor) is logged as `VIEWED_SESSION`; the dashboard's polls are not.
+    pub async fn session_transcript(
+        &self,
+        admin: &VerifiedAdmin,
+        session_id: &SessionId,
+        after: Option<MessageId>,
+    ) -> Result<Transcript, ChatError> {
+        let mut page = self
+            .store
+            .read_after(session_id, after, MessageFilter::All)
+            .await?;
+        let session = self
+            .session_of_page(session_id, page.session.take(), page.truncated)
+            .await?;
+        if after.is_none() {
+            let viewed = self.activity(
+                &admin.admin_id,
+                session_id,
+                ActivityAction::ViewedSession,
+                json!({}),
+            );
+            self.store.put_activity(&viewed).await?;
+        }
+        Ok(Transcript {
+            session: SessionDetails {
+                session_id: session.session_id,
+                user_info: session.user_info,
+                status: session.status,
+                start_time: session.start_time,
+                end_time: session.end_time,
+                ended_by: session.ended_by.map(String::from),
+                end_reason: session.end_reason,
+                message_count: session.last_seq,
+                waiting_since: session.waiting_since,
+                rating: session.rating,
+                feedback: session.feedback,
+            },
+            messages: page
+                .messages
+                .into_iter()
+                .map(|m| TranscriptMessage {
+                    message_id: m.message_id,
+                    message: m.message,
+                    sender: m.sender,
+                    timestamp: m.timestamp,
+                    admin_id: m.admin_id,
+                })
+                .collect(),
+            has_more: page.truncated,
+        })
+    }
+
+    /// The session a partition read returned; it sorts after every message, so it is missing
+    /// only when DynamoDB stopped at its 1 MB page first (then one extra read) or it does not exist.
+    async fn session_of_page(
+        &self,
+        session_id: &SessionId,
+        session: Option<SessionItem>,
+        truncated: bool,
+    ) -> Result<SessionItem, ChatError> {
+        match session {
+            Some(session) => Ok(session),
+            None if truncated => self
+                .store
+                .get_session(session_id)
+                .await?
+                .ok_or(ChatError::SessionNotFound),
+            None => Err(ChatError::SessionNotFound),
+        }
+    }
+}

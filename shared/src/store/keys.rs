@@ -1,0 +1,88 @@
+//! Every key of the single table, built in one place: the partition and sort keys of each
+//! item, the index keys, and the fixed partitions. Nothing outside `store/` spells a key.
+
+use crate::ids::{IdempotencyKey, MessageId, SessionId};
+
+pub const SESSION_SK: &str = "SESSION";
+pub const ACTIVE_INDEX: &str = "GSI1";
+pub const ACTIVE_PARTITION: &str = "ACTIVE";
+pub const PRESENCE_INDEX: &str = "GSI3";
+pub const PRESENCE_PARTITION: &str = "PRESENCE";
+pub const WAITING_INDEX: &str = "GSI4";
+pub const WAITING_PARTITION: &str = "WAITING";
+pub const COUNTER_PK: &str = "COUNTER";
+pub const ACTIVE_COUNT_SK: &str = "ACTIVE_SESSIONS";
+
+/// An index sort key: a time (ISO 8601, so it sorts) and the session, so keys are unique.
+pub fn timed_sk(at: &str, session: &SessionId) -> String {
+    format!("{at}#{session}")
+}
+
+pub fn session_pk(session: &SessionId) -> String {
+    format!("SESSION#{session}")
+}
+
+/// The session a `SESSION#<id>` partition key names.
+pub fn session_of_pk(pk: &str) -> Option<SessionId> {
+    pk.strip_prefix("SESSION#").and_then(SessionId::parse)
+}
+
+/// The one-item partition the health check (and every function's warm-up) reads.
+pub const HEALTH_PK: &str = "HEALTH";
+pub const HEALTH_SK: &str = "HEALTH";
+
+pub fn message_sk(id: MessageId) -> String {
+    format!("MSG#{:012}", id.seq())
+}
+
+/// The sequence number a `MSG#<seq>` sort key holds.
+pub fn seq_of_message_sk(sk: &str) -> Option<u64> {
+    sk.strip_prefix(MESSAGE_SK_START)?.parse().ok()
+}
+
+/// Lower bound for "every message": sorts before `MSG#000000000001`.
+pub const MESSAGE_SK_START: &str = "MSG#";
+
+/// Whose idempotency key it is: the session's customer, or one support agent (two agents'
+/// keys never collide).
+#[derive(Debug, Clone, Copy)]
+pub enum KeyOwner<'a> {
+    Customer,
+    Agent(&'a str),
+}
+
+pub fn idempotency_sk(owner: KeyOwner<'_>, key: &IdempotencyKey) -> String {
+    match owner {
+        KeyOwner::Customer => format!("IDEM#user#{}", key.as_str()),
+        KeyOwner::Agent(admin_id) => format!("IDEM#admin#{admin_id}#{}", key.as_str()),
+    }
+}
+
+/// Support agents. `ADMIN#<adminId>`; the email is unique through a second item
+/// `ADMIN_EMAIL#<email>` written in the same transaction. `GSI2PK = ADMIN` lists them.
+pub const ADMIN_SK: &str = "ADMIN";
+pub const ADMIN_EMAIL_SK: &str = "ADMIN_EMAIL";
+pub const ADMIN_LIST_PARTITION: &str = "ADMIN";
+pub const ALL_INDEX: &str = "GSI2";
+
+pub fn admin_pk(admin_id: &str) -> String {
+    format!("ADMIN#{admin_id}")
+}
+
+pub fn admin_email_pk(email: &str) -> String {
+    format!("ADMIN_EMAIL#{email}")
+}
+
+pub const ACTIVITY_SK_PREFIX: &str = "ACT#";
+pub const ACTIVITY_ALL_PARTITION: &str = "ACTIVITY";
+
+pub fn admin_activity_partition(admin_id: &str) -> String {
+    format!("ACTIVITY#{admin_id}")
+}
+
+/// Failed sign-ins for one email: `LOGIN#<sha256 of the normalized email>`.
+pub const SIGN_IN_SK: &str = "LOGIN";
+
+pub fn sign_in_pk(email_hash: &str) -> String {
+    format!("LOGIN#{email_hash}")
+}
