@@ -31,6 +31,8 @@ pub enum Fault {
     /// The request reaches DynamoDB and takes effect, then the connection is reset instead of
     /// the answer: the caller cannot know it succeeded.
     ResetAfterForwarding,
+    /// The same, for the first such request only; later ones pass (the SDK's retry gets through).
+    ResetOnceAfterForwarding,
     /// The request is held, unanswered, far longer than any client timeout.
     Slow,
 }
@@ -239,13 +241,13 @@ async fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
 async fn serve(
     mut client: TcpStream,
     upstream: String,
-    setting: Arc<Mutex<Setting>>,
+    shared_setting: Arc<Mutex<Setting>>,
     seen: Arc<Mutex<Vec<String>>>,
 ) {
     let mut buffer = Vec::new();
     while let Some(request) = read_message(&mut client, &mut buffer, false).await {
         seen.lock().expect("seen").push(request.target.clone());
-        let setting = *setting.lock().expect("setting");
+        let setting = *shared_setting.lock().expect("setting");
         let applies = setting.only.is_none_or(|only| only == request.target);
         let fault = if applies { setting.fault } else { Fault::None };
         let answer = match fault {
@@ -261,6 +263,11 @@ async fn serve(
             Fault::ConnectionRefused | Fault::ConnectionReset => None,
             Fault::ResetAfterForwarding => {
                 let _ = forward(&upstream, &request.bytes).await;
+                None
+            }
+            Fault::ResetOnceAfterForwarding => {
+                let _ = forward(&upstream, &request.bytes).await;
+                shared_setting.lock().expect("setting").fault = Fault::None;
                 None
             }
             Fault::Slow => {

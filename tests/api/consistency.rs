@@ -193,3 +193,48 @@ async fn the_local_gateway_refuses_an_unknown_route_as_the_template_words_it() {
         serde_json::from_str(&template.replace("$context.requestId", request_id)).unwrap();
     assert_eq!((response.status, &response.body), (404, &expected));
 }
+
+/// Where moto is kinder than DynamoDB, the local server is not: a start key of the wrong shape
+/// or partition is refused, as DynamoDB refuses it (our own cursor checks must catch these
+/// first; this makes a miss fail the tests instead of passing locally and failing on AWS).
+#[tokio::test]
+async fn the_local_server_refuses_start_keys_dynamodb_refuses() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::collections::HashMap;
+    let app = spawn_app().await;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let query = |start: HashMap<String, AttributeValue>| {
+        app.inspector
+            .query()
+            .table_name(&app.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s("ACTIVE"))
+            .set_exclusive_start_key(Some(start))
+            .send()
+    };
+    let good = HashMap::from([
+        ("PK".to_owned(), s("SESSION#abcdefgh")),
+        ("SK".to_owned(), s("SESSION")),
+        ("GSI1PK".to_owned(), s("ACTIVE")),
+        ("GSI1SK".to_owned(), s("2026-01-01T00:00:00.000Z#abcdefgh")),
+    ]);
+    query(good.clone())
+        .await
+        .expect("a key of the index's shape");
+    let mut other_partition = good.clone();
+    other_partition.insert("GSI1PK".to_owned(), s("ACTIVITY#x"));
+    let mut missing = good.clone();
+    missing.remove("GSI1SK");
+    let mut extra = good.clone();
+    extra.insert("GSI2PK".to_owned(), s("ADMIN"));
+    let mut number = good.clone();
+    number.insert("SK".to_owned(), AttributeValue::N("1".to_owned()));
+    for start in [other_partition, missing, extra, number] {
+        let err = query(start).await.expect_err("refused");
+        assert!(
+            format!("{err:?}").contains("ValidationException"),
+            "{err:?}"
+        );
+    }
+}

@@ -275,3 +275,49 @@ async fn a_send_whose_answer_is_lost_is_stored_once_when_retried() {
     let after = scene.app.transcript(&scene.session.session_id).await;
     assert_eq!(after.messages.len(), 2, "stored once");
 }
+
+/// A transaction commits but its answer is lost; the SDK retries it at once with the same
+/// `ClientRequestToken` (it fills one in for every TransactWriteItems), and DynamoDB answers the
+/// retry as the first time. Stock moto runs it again (the create then fails on its own first
+/// attempt: 409); the local server replays it as DynamoDB does. The send is stored once.
+#[tokio::test]
+async fn a_transaction_retried_by_the_sdk_after_a_lost_answer_is_applied_once() {
+    let scene = scene().await;
+    let active = scene.app.total_active().await;
+    scene
+        .proxy
+        .set_for(Fault::ResetOnceAfterForwarding, Some("TransactWriteItems"))
+        .await;
+    let created = scene
+        .twin
+        .create_session(&json!({ "userInfo": { "name": "Bea" } }))
+        .await;
+    created.data();
+    assert_eq!(scene.app.total_active().await, active + 1, "counted once");
+
+    // The shipped app sends no messageId: only the token keeps the retry from storing twice.
+    scene
+        .proxy
+        .set_for(Fault::ResetOnceAfterForwarding, Some("TransactWriteItems"))
+        .await;
+    let body = json!({ "sessionId": scene.session.session_id, "message": "once" });
+    scene
+        .twin
+        .send_message(Some(&scene.session.token), &body)
+        .await
+        .data();
+    let stored = scene.app.transcript(&scene.session.session_id).await;
+    let texts: Vec<&str> = stored.messages.iter().map(|m| m.message.as_str()).collect();
+    assert_eq!(texts, ["Hello?", "once"]);
+    assert!(
+        scene
+            .proxy
+            .seen()
+            .iter()
+            .filter(|op| *op == "TransactWriteItems")
+            .count()
+            >= 4,
+        "each transaction really went twice: {:?}",
+        scene.proxy.seen()
+    );
+}
