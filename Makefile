@@ -1,5 +1,5 @@
 # The two commands the README leads with: `make dev` and `make test`.
-.PHONY: dev test setup lint template-check build sam-build bench fuzz clean-venv
+.PHONY: dev test setup lint template-check build sam-build bench fuzz load clean-venv
 
 # What the tests, checks and builds need beyond cargo, installed by the project itself
 # (infra/setup.sh: project venvs from PyPI).
@@ -47,6 +47,12 @@ fuzz: setup
 # Lambda runtime API, next to a hello-world lambda_http binary.
 bench: setup
 	bash infra/bench/cold-start.sh
+
+# A short load run against `make dev`'s binary (its own DynamoDB server, table and agent), then
+# stopped: latency per endpoint, lost and duplicated replies (infra/load.sh; LOAD_CHATS,
+# LOAD_DURATION, LOAD_TIME_SCALE). Exits non-zero on a lost or repeated reply or any 5xx.
+load: setup
+	bash infra/load.sh
 
 clean-venv:
 	rm -rf .venv .venv-tools

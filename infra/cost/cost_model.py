@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""The cost per 1,000 standard chats, and per month at 0, 1,000 and 100,000 chats a day.
+
+Reads the request mix a loadgen run measured (`loadgen --report-json PATH`) and prices it for
+three transports: the REST API as deployed, the same on an HTTP API, and a WebSocket push
+channel with polling as fallback. No network: the prices are the constants below.
+
+    python3 infra/cost/cost_model.py --report target/load-report.json [--chat-minutes 10]
+
+What is measured and what is assumed:
+- Measured (from the report): requests per chat for every endpoint, the mean chat length the
+  run had, the replies per chat, and (optionally, --lambda-ms-source report) each endpoint's
+  median latency as a stand-in for Lambda's billed duration.
+- Assumed, each an explicit parameter below: DynamoDB read/write units per request (loadgen
+  does not measure consumed capacity yet; the defaults are derived from the requests per
+  endpoint that tests/api/request_counts.rs and tests/api/admin_flow.rs assert, with the item
+  sizes and index memberships stated next to them); Lambda billed ms per request; log bytes
+  per request; the share of WebSocket clients that fall back to polling.
+- A standard chat lasts --chat-minutes (default 10, the README's cost model). Requests driven
+  by timers (the app's poll, the dashboard's lists and open-chat poll) are scaled from the
+  run's mean chat length to that; the others (create, sends, leave, rating, sign-in, openings,
+  replies, ends) are taken per chat as measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+
+# ---- prices ---------------------------------------------------------------------------------
+
+PRICES_NOTE = (
+    "us-east-1 list prices as known to the author in mid-2025 (not fetched; check the AWS "
+    "pricing pages before deciding); no free tier, no savings plans"
+)
+PRICES = {
+    # API Gateway, first tier of each.
+    "rest_api_per_million_requests": 3.50,
+    "http_api_per_million_requests": 1.00,
+    "websocket_per_million_messages": 1.00,  # 32 KB increments
+    "websocket_per_million_connection_minutes": 0.25,
+    # Lambda, arm64 (the template's architecture).
+    "lambda_per_million_requests": 0.20,
+    "lambda_per_gb_second_arm64": 0.0000133334,
+    # DynamoDB on demand (after the November 2024 price cut).
+    "dynamodb_per_million_read_units": 0.125,
+    "dynamodb_per_million_write_units": 0.625,
+    # CloudWatch Logs ingestion; X-Ray traces recorded.
+    "logs_per_gb_ingested": 0.50,
+    "xray_per_million_traces": 5.00,
+}
+# A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 10 alarms
+# 5.10, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
+FIXED_MONTHLY_USD = 8.50
+DAYS_PER_MONTH = 30
+CHATS_PER_DAY = (0, 1_000, 100_000)
+
+# ---- what each request costs beyond the gateway ----------------------------------------------
+
+LAMBDA_MEMORY_MB = 256  # template.yaml Globals: MemorySize
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    function: str
+    # Scaled with the chat's length (a timer drives it) or counted per chat.
+    time_driven: bool
+    # DynamoDB units per request (estimates, see ASSUMPTIONS) and billed Lambda ms.
+    read_units: float
+    write_units: float
+    lambda_ms: float
+
+
+# Units: a strongly consistent read of up to 4 KB is 1 read unit, an index Query (eventually
+# consistent) 0.5 per 4 KB; a write of up to 1 KB is 1 write unit, doubled inside a
+# transaction, plus 1 per index the item is in (all four indexes project ALL). An active
+# session item is in 3 sparse indexes (GSI1 active list, GSI3 presence, GSI4 waiting) and
+# stays under 1 KB; an activity entry is in 2 (GSI1 per agent, GSI2 all).
+ENDPOINTS = {
+    # TransactWriteItems: session (2 + 2 indexes) + active count (2).
+    "create_session": Endpoint("create-session", False, 0, 6, 12),
+    # GetItem session + TransactWriteItems: message (2) + session (2 + 3 indexes).
+    "send_message": Endpoint("send-message", False, 1, 7, 15),
+    # GetItem session (the common, empty poll). Delivering polls are priced separately below.
+    "poll": Endpoint("poll-messages", True, 1, 0, 6),
+    # GetItem + TransactWriteItems: session end (2 + 3 index removals) + active count (2).
+    "leave": Endpoint("leave-session", False, 1, 7, 15),
+    # UpdateItem on the ended session (in no index any more).
+    "rating": Endpoint("submit-rating", False, 0, 1, 8),
+    # 2 GetItem (email -> id, admin); argon2id dominates the time.
+    "admin_login": Endpoint("admin-login", False, 2, 0, 250),
+    # Index Query (about 25 sessions of ~0.6 KB, eventually consistent: 2) + count GetItem (1).
+    "admin_list_waiting": Endpoint("admin-active-sessions", True, 3, 0, 10),
+    "admin_list_active": Endpoint("admin-active-sessions", True, 3, 0, 10),
+    # Query (transcript under 4 KB) + PutItem VIEWED_SESSION (1 + 2 indexes).
+    "admin_open_transcript": Endpoint("admin-session-messages", False, 1, 3, 12),
+    # Query.
+    "admin_transcript_after": Endpoint("admin-session-messages", True, 1, 0, 8),
+    # GetItem + TransactWriteItems: message (2) + session (2 + 3) + activity (2 + 2).
+    "admin_reply": Endpoint("admin-send-message", False, 1, 11, 18),
+    # GetItem + TransactWriteItems: session end (2 + 3) + count (2) + activity (2 + 2).
+    "admin_end": Endpoint("admin-end-session", False, 1, 11, 18),
+}
+# A poll that returns replies adds a Query (1) and an UpdateItem recording how far polls got
+# (session, 1 + 3 indexes): once per reply delivered.
+DELIVERING_POLL = Endpoint("poll-messages", False, 1, 4, 6)
+
+# API access log line (~600 bytes, the README's 0.6 GB per million) + Lambda's START/END/REPORT
+# lines (~350) + the handler's one JSON line (~300).
+LOG_BYTES_PER_REQUEST = 1250
+XRAY_SAMPLE_RATE = 0.05
+# WebSocket: clients whose connection fails and who poll as today.
+WEBSOCKET_FALLBACK_SHARE = 0.10
+# API Gateway closes idle WebSockets after 10 minutes: the app pings every 5.
+WEBSOCKET_PING_EVERY_MINUTES = 5
+# A connection item put on $connect and deleted on $disconnect (1 write each), read once per
+# push to find the connection (1 read).
+WEBSOCKET_CONNECT_WRITE_UNITS = 2
+WEBSOCKET_LAMBDA_MS = 10
+
+
+@dataclass
+class ChatMix:
+    """Requests per standard chat, by endpoint key, and what drives them."""
+
+    requests: dict[str, float]
+    replies: float
+    chat_minutes: float
+    lambda_ms: dict[str, float] = field(default_factory=dict)
+
+
+def chat_mix(report: dict, chat_minutes: float, lambda_ms_source: str = "constants") -> ChatMix:
+    """The standard chat's requests from a loadgen report."""
+    per_chat = report["per_chat"]
+    measured_minutes = report["mean_chat_s"] / 60
+    if measured_minutes <= 0:
+        raise ValueError("the report has no finished chat (mean_chat_s is 0)")
+    scale = chat_minutes / measured_minutes
+    requests = {}
+    for key, endpoint in ENDPOINTS.items():
+        count = float(per_chat.get(key, 0.0))
+        requests[key] = count * scale if endpoint.time_driven else count
+    unknown = sorted(set(per_chat) - set(ENDPOINTS))
+    if unknown:
+        raise ValueError(f"the report has endpoints this model does not price: {unknown}")
+    started = max(report["counts"]["started"], 1)
+    replies = report["delivery"]["replies"] / started
+    lambda_ms = {key: endpoint.lambda_ms for key, endpoint in ENDPOINTS.items()}
+    if lambda_ms_source == "report":
+        for row in report["endpoints"]:
+            if row["key"] in lambda_ms:
+                # Lambda bills whole milliseconds, at least 1.
+                lambda_ms[row["key"]] = max(1.0, math.ceil(row["p50_ms"]))
+    return ChatMix(requests, replies, chat_minutes, lambda_ms)
+
+
+@dataclass
+class Cost:
+    """USD per 1,000 standard chats, by item."""
+
+    gateway: float = 0.0
+    lambda_: float = 0.0
+    dynamodb: float = 0.0
+    logs: float = 0.0
+    xray: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.gateway + self.lambda_ + self.dynamodb + self.logs + self.xray
+
+
+def _per_million(count: float, price: float) -> float:
+    return count * price / 1_000_000
+
+
+def _backend(cost: Cost, requests: float, read_units: float, write_units: float, lambda_ms: float) -> None:
+    """Lambda, DynamoDB, logs and traces for `requests` invocations (per chat, summed)."""
+    gb_seconds = lambda_ms / 1000 * LAMBDA_MEMORY_MB / 1024
+    cost.lambda_ += _per_million(requests, PRICES["lambda_per_million_requests"])
+    cost.lambda_ += gb_seconds * PRICES["lambda_per_gb_second_arm64"]
+    cost.dynamodb += _per_million(read_units, PRICES["dynamodb_per_million_read_units"])
+    cost.dynamodb += _per_million(write_units, PRICES["dynamodb_per_million_write_units"])
+    cost.logs += requests * LOG_BYTES_PER_REQUEST / 1e9 * PRICES["logs_per_gb_ingested"]
+    cost.xray += _per_million(requests * XRAY_SAMPLE_RATE, PRICES["xray_per_million_traces"])
+
+
+def request_cost(mix: ChatMix, gateway_price: float, poll_share: float = 1.0) -> Cost:
+    """One chat's cost when every request goes through a gateway priced per million requests;
+    `poll_share` of the app's polls (and of the delivering polls) still happen."""
+    cost = Cost()
+    total_requests = 0.0
+    read_units = write_units = lambda_ms = 0.0
+    for key, count in mix.requests.items():
+        endpoint = ENDPOINTS[key]
+        if key == "poll":
+            count *= poll_share
+        total_requests += count
+        read_units += count * endpoint.read_units
+        write_units += count * endpoint.write_units
+        lambda_ms += count * mix.lambda_ms[key]
+    delivering = mix.replies * poll_share
+    read_units += delivering * DELIVERING_POLL.read_units
+    write_units += delivering * DELIVERING_POLL.write_units
+    cost.gateway += _per_million(total_requests, gateway_price)
+    _backend(cost, total_requests, read_units, write_units, lambda_ms)
+    return cost
+
+
+def websocket_cost(mix: ChatMix, rest_price: float) -> Cost:
+    """The REST API for everything but the app's poll; a WebSocket pushes each reply and the
+    end instead, except for the fallback share of clients, who poll as today."""
+    share = WEBSOCKET_FALLBACK_SHARE
+    cost = request_cost(mix, rest_price, poll_share=share)
+    connected = 1 - share
+    # Pushes: each reply and the end notice; the app's keep-alive pings.
+    messages = (mix.replies + 1 + mix.chat_minutes / WEBSOCKET_PING_EVERY_MINUTES) * connected
+    cost.gateway += _per_million(messages, PRICES["websocket_per_million_messages"])
+    cost.gateway += _per_million(
+        mix.chat_minutes * connected, PRICES["websocket_per_million_connection_minutes"]
+    )
+    # $connect and $disconnect run a function each; every push reads the connection item and
+    # adds a Management API call to the sending function's time.
+    invocations = 2 * connected
+    _backend(
+        cost,
+        invocations,
+        read_units=(mix.replies + 1) * connected,
+        write_units=WEBSOCKET_CONNECT_WRITE_UNITS * connected,
+        lambda_ms=(invocations + (mix.replies + 1) * connected) * WEBSOCKET_LAMBDA_MS,
+    )
+    return cost
+
+
+def per_thousand(cost: Cost) -> Cost:
+    return Cost(*(1000 * value for value in (cost.gateway, cost.lambda_, cost.dynamodb, cost.logs, cost.xray)))
+
+
+def transports(mix: ChatMix) -> dict[str, Cost]:
+    """USD per 1,000 standard chats for each transport."""
+    return {
+        "REST API (as deployed)": per_thousand(request_cost(mix, PRICES["rest_api_per_million_requests"])),
+        "HTTP API": per_thousand(request_cost(mix, PRICES["http_api_per_million_requests"])),
+        "WebSocket push + polling fallback": per_thousand(
+            websocket_cost(mix, PRICES["rest_api_per_million_requests"])
+        ),
+    }
+
+
+def monthly(cost_per_thousand: float, chats_per_day: int) -> float:
+    return FIXED_MONTHLY_USD + cost_per_thousand * chats_per_day * DAYS_PER_MONTH / 1000
+
+
+def units_per_chat(mix: ChatMix) -> tuple[float, float]:
+    reads = sum(count * ENDPOINTS[key].read_units for key, count in mix.requests.items())
+    writes = sum(count * ENDPOINTS[key].write_units for key, count in mix.requests.items())
+    reads += mix.replies * DELIVERING_POLL.read_units
+    writes += mix.replies * DELIVERING_POLL.write_units
+    return reads, writes
+
+
+def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
+    lines = []
+    lines.append(
+        f"Standard chat: {mix.chat_minutes:g} minutes; from a loadgen run of {report['counts']['started']} chats "
+        f"against {report['base_url']} (mean chat {report['mean_chat_s'] / 60:.1f} min of chat time)."
+    )
+    lines.append("")
+    lines.append("| requests per standard chat | count | read units | write units | Lambda ms |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for key, count in mix.requests.items():
+        if count == 0:
+            continue
+        endpoint = ENDPOINTS[key]
+        lines.append(
+            f"| {key}{' (timer, scaled)' if endpoint.time_driven else ''} | {count:.2f} | "
+            f"{endpoint.read_units:g} | {endpoint.write_units:g} | {mix.lambda_ms[key]:g} |"
+        )
+    lines.append(
+        f"| poll that delivers replies (extra, one per reply) | {mix.replies:.2f} | "
+        f"{DELIVERING_POLL.read_units:g} | {DELIVERING_POLL.write_units:g} | - |"
+    )
+    reads, writes = units_per_chat(mix)
+    capacity = report.get("capacity")
+    lines.append("")
+    lines.append(
+        f"Requests per chat: {sum(mix.requests.values()):.1f}; DynamoDB units per chat: "
+        f"{reads:.1f} read, {writes:.1f} write "
+        + (
+            "(estimated from the requests per endpoint; the run did not measure consumed capacity)"
+            if capacity is None
+            else f"(the run measured {capacity['read_units']:.1f} read, {capacity['write_units']:.1f} write)"
+        )
+    )
+    lines.append(
+        f"Lambda {LAMBDA_MEMORY_MB} MB arm64; logs {LOG_BYTES_PER_REQUEST} bytes per request; X-Ray "
+        f"{XRAY_SAMPLE_RATE:.0%} sampled; WebSocket fallback to polling {WEBSOCKET_FALLBACK_SHARE:.0%}."
+    )
+    lines.append("")
+    header = "| transport | gateway | Lambda | DynamoDB | logs | X-Ray | per 1,000 chats |"
+    header += "".join(f" month at {n:,}/day |" for n in CHATS_PER_DAY)
+    lines.append(header)
+    lines.append("|---|" + "---:|" * (6 + len(CHATS_PER_DAY)))
+    for name, cost in costs.items():
+        row = (
+            f"| {name} | {cost.gateway:.3f} | {cost.lambda_:.3f} | {cost.dynamodb:.3f} | "
+            f"{cost.logs:.3f} | {cost.xray:.3f} | {cost.total:.3f} |"
+        )
+        row += "".join(f" {monthly(cost.total, n):,.2f} |" for n in CHATS_PER_DAY)
+        lines.append(row)
+    lines.append("")
+    lines.append(
+        f"USD. Months of {DAYS_PER_MONTH} days include the fixed {FIXED_MONTHLY_USD:.2f} USD of a dev stack "
+        "(README, Cost model). Prices: " + PRICES_NOTE + "."
+    )
+    lines.append("Prices used: " + ", ".join(f"{k} {v:g}" for k, v in PRICES.items()) + ".")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", required=True, help="the JSON a loadgen run wrote (--report-json)")
+    parser.add_argument("--chat-minutes", type=float, default=10.0, help="length of a standard chat")
+    parser.add_argument(
+        "--lambda-ms-source",
+        choices=("constants", "report"),
+        default="constants",
+        help="billed ms per request: the estimates in this script, or the run's median latency",
+    )
+    args = parser.parse_args(argv)
+    with open(args.report, encoding="utf-8") as file:
+        report = json.load(file)
+    mix = chat_mix(report, args.chat_minutes, args.lambda_ms_source)
+    print(render(report, mix, transports(mix)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

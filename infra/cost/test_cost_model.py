@@ -1,0 +1,98 @@
+"""The cost model's arithmetic on a small fixed input (run by `cargo test -p loadgen`, so
+`make test` runs it too): python3 infra/cost/test_cost_model.py"""
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+import unittest
+
+import cost_model
+
+# Two chats of one minute each: per chat 1 create, 2 sends, 30 polls, 2 agent replies; 4
+# replies stored in all (2 per chat).
+REPORT = {
+    "base_url": "http://127.0.0.1:3000",
+    "mean_chat_s": 60.0,
+    "counts": {"started": 2},
+    "delivery": {"replies": 4},
+    "per_chat": {"create_session": 1, "send_message": 2, "poll": 30, "admin_reply": 2},
+    "endpoints": [{"key": "poll", "p50_ms": 2.2}],
+    "capacity": None,
+}
+
+
+class CostModelTest(unittest.TestCase):
+    def setUp(self):
+        # A standard chat of 2 minutes: the poll (timer-driven) doubles, the rest does not.
+        self.mix = cost_model.chat_mix(REPORT, chat_minutes=2)
+
+    def test_timer_driven_requests_scale_with_the_chat_and_the_rest_do_not(self):
+        self.assertEqual(self.mix.requests["poll"], 60)
+        self.assertEqual(self.mix.requests["send_message"], 2)
+        self.assertEqual(self.mix.requests["admin_reply"], 2)
+        self.assertEqual(self.mix.requests["leave"], 0)
+        self.assertEqual(self.mix.replies, 2)
+
+    def test_rest_api_cost_per_thousand_chats_by_hand(self):
+        cost = cost_model.per_thousand(cost_model.request_cost(self.mix, 3.50))
+        # 65 requests per chat (1 + 2 + 60 + 2).
+        self.assertAlmostEqual(cost.gateway, 65 * 3.50 / 1000, places=9)
+        # Reads: sends 2, polls 60, replies 2, delivering polls 2 = 66. Writes: create 6,
+        # sends 14, replies 22, delivering polls 8 = 50.
+        self.assertEqual(cost_model.units_per_chat(self.mix), (66, 50))
+        self.assertAlmostEqual(cost.dynamodb, (66 * 0.125 + 50 * 0.625) / 1000, places=9)
+        # 438 ms at 256 MB = 0.1095 GB-s, plus 65 invocations.
+        self.assertAlmostEqual(cost.lambda_, (65 * 0.20 + 0.1095 * 0.0000133334 * 1e6) / 1000, places=9)
+        self.assertAlmostEqual(cost.logs, 65 * 1250 / 1e9 * 0.50 * 1000, places=9)
+        self.assertAlmostEqual(cost.xray, 65 * 0.05 * 5.00 / 1000, places=9)
+        self.assertAlmostEqual(cost.total, 0.2275 + 0.0395 + 0.0144600073 + 0.040625 + 0.01625, places=9)
+
+    def test_monthly_adds_the_fixed_cost(self):
+        self.assertEqual(cost_model.monthly(2.0, 0), 8.50)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 8.50 + 2.0 * 30)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 8.50 + 2.0 * 3000)
+
+    def test_http_api_differs_from_rest_only_in_the_gateway(self):
+        rest = cost_model.request_cost(self.mix, 3.50)
+        http = cost_model.request_cost(self.mix, 1.00)
+        self.assertAlmostEqual(rest.gateway / http.gateway, 3.5)
+        self.assertEqual((rest.dynamodb, rest.lambda_, rest.logs), (http.dynamodb, http.lambda_, http.logs))
+
+    def test_websocket_keeps_a_tenth_of_the_polls_and_pays_for_pushes_and_minutes(self):
+        ws = cost_model.websocket_cost(self.mix, 3.50)
+        # REST requests left: 1 + 2 + 6 polls + 2 = 11.
+        pushes = (2 + 1 + 2 / 5) * 0.9
+        expected_gateway = (11 * 3.50 + pushes * 1.00 + 2 * 0.9 * 0.25) / 1e6
+        self.assertAlmostEqual(ws.gateway, expected_gateway, places=12)
+        rest = cost_model.request_cost(self.mix, 3.50)
+        self.assertLess(ws.total, rest.total)
+
+    def test_median_latency_can_stand_in_for_billed_ms(self):
+        mix = cost_model.chat_mix(REPORT, chat_minutes=2, lambda_ms_source="report")
+        self.assertEqual(mix.lambda_ms["poll"], 3)  # 2.2 ms billed as 3
+        self.assertEqual(mix.lambda_ms["send_message"], cost_model.ENDPOINTS["send_message"].lambda_ms)
+
+    def test_an_endpoint_the_model_does_not_know_is_refused(self):
+        report = dict(REPORT, per_chat={"poll": 1, "teleport": 1})
+        with self.assertRaisesRegex(ValueError, "teleport"):
+            cost_model.chat_mix(report, chat_minutes=10)
+
+    def test_the_command_prints_the_three_transports(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "report.json")
+            with open(path, "w", encoding="utf-8") as file:
+                json.dump(REPORT, file)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(cost_model.main(["--report", path, "--chat-minutes", "2"]), 0)
+        text = out.getvalue()
+        for name in ("REST API (as deployed)", "HTTP API", "WebSocket push + polling fallback"):
+            self.assertIn(name, text)
+        self.assertIn("did not measure consumed capacity", text)
+        self.assertIn("mid-2025", text)
+
+
+if __name__ == "__main__":
+    unittest.main()

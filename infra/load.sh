@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make load`: `make dev`'s binary (debug build, as `make dev` runs it) on a free port with its
+# own DynamoDB server, table and a known support agent; loadgen against it under the stage path;
+# then the stack is stopped. Prints loadgen's summary and writes its JSON report.
+# Settings: LOAD_CHATS (20), LOAD_DURATION (90s), LOAD_TIME_SCALE (2): what the local stack
+# carries on 2 shared cores without answering 503 (README, "Load and cost"),
+# LOAD_REPORT (target/load-report.json); extra arguments go to loadgen.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash infra/setup.sh server >/dev/null
+cargo build --quiet -p local-api -p loadgen || exit 1
+target_dir=${CARGO_TARGET_DIR:-target}
+report=${LOAD_REPORT:-$target_dir/load-report.json}
+
+port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')
+work=$(mktemp -d)
+cleanup() {
+  # SIGTERM: the stack stops the DynamoDB server it started.
+  [[ -n ${api_pid:-} ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+env -u AWS_ENDPOINT_URL_DYNAMODB PORT="$port" TABLE_NAME=support-chat-load \
+  LOCAL_ADMIN_EMAIL=load-agent@localhost LOCAL_ADMIN_PASSWORD="$password" \
+  RUST_LOG=error "$target_dir/debug/local-api" >"$work/api.log" 2>&1 &
+api_pid=$!
+# Its banner ends once the API listens.
+for _ in $(seq 1 600); do
+  grep -q '^Ctrl-C stops everything' "$work/api.log" && break
+  kill -0 "$api_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if ! grep -q '^Ctrl-C stops everything' "$work/api.log"; then
+  cat "$work/api.log"
+  echo "the local API did not start"
+  exit 1
+fi
+
+"$target_dir/debug/loadgen" \
+  --base-url "http://127.0.0.1:$port/v1" \
+  --agent-email load-agent@localhost --agent-password "$password" \
+  --chats "${LOAD_CHATS:-20}" --duration "${LOAD_DURATION:-90s}" \
+  --time-scale "${LOAD_TIME_SCALE:-2}" --report-json "$report" "$@"
+status=$?
+echo "report: $report"
+exit $status

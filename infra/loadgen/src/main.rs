@@ -1,0 +1,85 @@
+//! `loadgen`: N concurrent chats against the API, then a one-screen summary. Exits 1 when a
+//! reply was lost or duplicated, or any request got a 5xx or no answer; 2 on bad settings.
+
+use clap::Parser;
+use loadgen::plan::parse_duration;
+use loadgen::{run, RunConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadgen",
+    about = "Simulates concurrent support chats (the shipped app and the dashboard) against the API"
+)]
+struct Args {
+    /// Concurrent chats (one customer each).
+    #[arg(long, default_value_t = 200)]
+    chats: usize,
+    /// How long the run lasts on the wall clock (120s, 2m, ...). Chats left open then are ended.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    duration: Duration,
+    /// The API's root: http://127.0.0.1:3000, or a stage URL such as https://ID.execute-api.REGION.amazonaws.com/v1
+    #[arg(long)]
+    base_url: String,
+    /// A support agent's email; without it, no agents answer (customers only).
+    #[arg(long, requires = "agent_password")]
+    agent_email: Option<String>,
+    #[arg(long, requires = "agent_email")]
+    agent_password: Option<String>,
+    /// Dashboards signed in with that account (default: one per 4 chats).
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Chat time runs this many times faster than the wall clock (polls, thinking, typing).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Seed for the chats' scripts (same seed, same scripts).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Writes the report as JSON (read by infra/cost/cost_model.py).
+    #[arg(long)]
+    report_json: Option<PathBuf>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = RunConfig {
+        base_url: args.base_url,
+        chats: args.chats,
+        agents: args.agents.unwrap_or(args.chats.div_ceil(4)),
+        duration: args.duration,
+        time_scale: args.time_scale,
+        agent_login: args.agent_email.zip(args.agent_password),
+        seed: args.seed,
+        request_timeout: args.request_timeout,
+        progress: !args.quiet,
+    };
+    let report = match run(config).await {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("loadgen: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", report.render());
+    if let Some(path) = args.report_json {
+        let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+        if let Err(err) = std::fs::write(&path, json + "\n") {
+            eprintln!("loadgen: cannot write {}: {err}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
