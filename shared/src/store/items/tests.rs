@@ -143,6 +143,48 @@ fn stored_messages_and_idempotency_records_round_trip() {
 }
 
 #[test]
+fn stored_agents_and_activity_entries_round_trip() {
+    let admin = map(&[
+        ("PK", s("ADMIN#adm_agent1")),
+        ("SK", s("ADMIN")),
+        ("GSI2PK", s("ADMIN")),
+        ("GSI2SK", s("ada@example.com")),
+        ("entity", s("admin")),
+        ("adminId", s("adm_agent1")),
+        ("email", s("ada@example.com")),
+        ("name", s("Ada")),
+        ("passwordHash", s("$argon2id$...")),
+        ("active", AttributeValue::Bool(true)),
+        ("createdAt", s("2026-11-01T08:00:00.000Z")),
+        ("passwordChangedAt", n(1_793_520_000)),
+        ("tokenGeneration", n(2)),
+    ]);
+    let item: AdminItem = serde_dynamo::from_item(admin.clone()).unwrap();
+    assert_eq!(item.created_at, at("2026-11-01T08:00:00.000Z"));
+    assert_eq!(serde_dynamo::to_item::<_, Item>(&item).unwrap(), admin);
+
+    let entry = map(&[
+        ("PK", s("SESSION#chat_1700000000000_abc")),
+        ("SK", s("ACT#2026-11-28T10:07:30.001Z#a1b2c3d4e5f6")),
+        ("GSI1PK", s("ACTIVITY#adm_agent1")),
+        ("GSI1SK", s("2026-11-28T10:07:30.001Z#a1b2c3d4e5f6")),
+        ("GSI2PK", s("ACTIVITY")),
+        ("GSI2SK", s("2026-11-28T10:07:30.001Z#a1b2c3d4e5f6")),
+        ("entity", s("activity")),
+        ("activityId", s("2026-11-28T10:07:30.001Z#a1b2c3d4e5f6")),
+        ("adminId", s("adm_agent1")),
+        ("action", s("ENDED_SESSION")),
+        ("sessionId", s("chat_1700000000000_abc")),
+        ("details", AttributeValue::M(map(&[("duration", n(450))]))),
+        ("timestamp", s("2026-11-28T10:07:30.001Z")),
+        ("expiresAt", n(1_800_000_000)),
+    ]);
+    let item: ActivityItem = serde_dynamo::from_item(entry.clone()).unwrap();
+    assert_eq!(item.timestamp, at("2026-11-28T10:07:30.001Z"));
+    assert_eq!(serde_dynamo::to_item::<_, Item>(&item).unwrap(), entry);
+}
+
+#[test]
 fn an_item_with_a_malformed_id_or_time_is_refused_not_defaulted() {
     for (name, value) in [
         ("startTime", "yesterday"),
