@@ -1,6 +1,6 @@
 //! Time comes from one place so that tests can control it.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Utc};
 use std::sync::{Arc, Mutex};
 
 pub trait Clock: Send + Sync + 'static {
@@ -48,6 +48,56 @@ pub fn parse_iso8601(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|at| at.with_timezone(&Utc))
+}
+
+/// Serde for a stored or wire time (`#[serde(with = "crate::clock::as_iso8601")]`): written as
+/// [`iso8601`], and a value that does not parse refuses the whole item.
+pub mod as_iso8601 {
+    use super::{iso8601, parse_iso8601};
+    use chrono::{DateTime, Utc};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&iso8601(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_iso8601(&text)
+            .ok_or_else(|| D::Error::custom(format!("not an ISO 8601 time: {text:?}")))
+    }
+
+    /// The same for an optional time (`None` is left out or null, as the field says).
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<DateTime<Utc>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            #[derive(Deserialize)]
+            struct Time(#[serde(with = "super")] DateTime<Utc>);
+            Ok(Option::<Time>::deserialize(deserializer)?.map(|Time(at)| at))
+        }
+    }
+}
+
+/// `at` at the precision times are stored and sent with (milliseconds), so that a time held in
+/// memory equals the one read back.
+pub fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(3)
 }
 
 #[cfg(test)]

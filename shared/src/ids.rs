@@ -2,13 +2,15 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
 
 /// `^[A-Za-z0-9_-]{8,128}$`: what the mobile client generates (`chat_<ms>_<random>`) and what
-/// the server generates when the client sends none.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// the server generates when the client sends none. Stored and sent as that text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct SessionId(String);
 
 impl SessionId {
@@ -36,8 +38,10 @@ impl fmt::Display for SessionId {
 }
 
 /// A message's position in its session. The server assigns them 1, 2, 3, ... in commit order,
-/// so the id doubles as the poll cursor and sorts exactly as messages were committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// so the id doubles as the poll cursor and sorts exactly as messages were committed. Stored
+/// and sent as `msg_` and twelve digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct MessageId(u64);
 
 impl MessageId {
@@ -75,6 +79,43 @@ impl fmt::Display for MessageId {
             width = Self::DIGITS
         )
     }
+}
+
+impl TryFrom<String> for SessionId {
+    type Error = IdError;
+
+    fn try_from(text: String) -> Result<Self, IdError> {
+        Self::parse(&text).ok_or(IdError::Session(text))
+    }
+}
+
+impl From<SessionId> for String {
+    fn from(id: SessionId) -> Self {
+        id.0
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = IdError;
+
+    fn try_from(text: String) -> Result<Self, IdError> {
+        Self::parse(&text).ok_or(IdError::Message(text))
+    }
+}
+
+impl From<MessageId> for String {
+    fn from(id: MessageId) -> Self {
+        id.to_string()
+    }
+}
+
+/// A stored or sent id that is not one (the item holding it is refused).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("not a session id: {0:?}")]
+    Session(String),
+    #[error("not a message id: {0:?}")]
+    Message(String),
 }
 
 /// A `messageId` chosen by a sender: kept only to make a retried send return its first result.

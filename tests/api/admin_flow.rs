@@ -175,9 +175,8 @@ async fn agents_see_active_sessions_newest_first_with_who_is_waiting() {
     assert_eq!(first_view["messageCount"], 2);
     assert_eq!(first_view["lastMessage"]["message"], "Anyone?");
     assert_eq!(first_view["lastMessage"]["sender"], "user");
-    let first_message_time = app.transcript(&first.session_id).await.messages[0]
-        .timestamp
-        .clone();
+    let first_message_time =
+        chat_core::clock::iso8601(app.transcript(&first.session_id).await.messages[0].timestamp);
     assert_eq!(
         first_view["waitingSince"],
         first_message_time.as_str(),

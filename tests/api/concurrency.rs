@@ -93,10 +93,10 @@ async fn three_agents_replying_at_once_reach_the_polling_client_exactly_once_in_
     );
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in commit order");
     let transcript = app.transcript(&session.session_id).await;
-    let stored: Vec<&str> = transcript
+    let stored: Vec<String> = transcript
         .messages
         .iter()
-        .map(|m| m.message_id.as_str())
+        .map(|m| m.message_id.to_string())
         .collect();
     assert_eq!(
         ids, stored,
@@ -160,7 +160,8 @@ async fn sends_racing_an_end(end_by_agent: bool) {
     } else {
         app.leave(&session).await
     };
-    let end_time = ended.data()["endTime"].as_str().unwrap().to_owned();
+    let end_time = chat_core::clock::parse_iso8601(ended.data()["endTime"].as_str().unwrap())
+        .expect("endTime is a time");
 
     let mut accepted = Vec::new();
     for writer in writers {
@@ -177,7 +178,7 @@ async fn sends_racing_an_end(end_by_agent: bool) {
     let stored: Vec<String> = transcript
         .messages
         .iter()
-        .map(|m| m.message_id.clone())
+        .map(|m| m.message_id.to_string())
         .collect();
     assert_eq!(accepted, stored, "exactly the accepted sends are stored");
     assert!(

@@ -270,7 +270,7 @@ async fn a_send_whose_answer_is_lost_is_stored_once_when_retried() {
         .await;
     assert_eq!(
         retried.data()["messageId"],
-        stored.messages[1].message_id.as_str()
+        stored.messages[1].message_id.to_string()
     );
     let after = scene.app.transcript(&scene.session.session_id).await;
     assert_eq!(after.messages.len(), 2, "stored once");

@@ -302,7 +302,7 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
             .messages
             .iter()
             .filter(|m| m.sender == chat_core::model::Sender::Admin)
-            .map(|m| (m.message_id.clone(), m.message.clone()))
+            .map(|m| (m.message_id.to_string(), m.message.clone()))
             .collect();
         assert_eq!(replies.len(), 2 * REPLIES_PER_AGENT + 1);
         let received = customer.state.lock().unwrap().received.clone();

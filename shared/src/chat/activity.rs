@@ -1,9 +1,11 @@
 //! The agents' activity log: entries written with the actions they record, read newest first.
 
 use super::{ChatError, ChatService};
+use crate::clock::as_iso8601;
 use crate::ids::SessionId;
 use crate::store::items::{ActivityAction, ActivityItem, ActivitySubject};
 use crate::store::{ActivityFilter, PageCursor};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -14,7 +16,8 @@ pub struct ActivityEntry {
     pub action: ActivityAction,
     pub session_id: String,
     pub details: serde_json::Value,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -84,7 +84,12 @@ mod tests {
     fn session(support: u64, marker: DeliveryMarker) -> SessionItem {
         let id = SessionId::parse("chat_test").unwrap();
         let hash = ClientToken::generate().hash();
-        let open = SessionItem::open(&id, UserInfo::default(), &hash, "2026-01-01T00:00:00.000Z");
+        let open = SessionItem::open(
+            &id,
+            UserInfo::default(),
+            &hash,
+            chrono::DateTime::UNIX_EPOCH,
+        );
         SessionItem {
             support_count: support,
             delivered_support_seq: marker.seq,

@@ -3,7 +3,7 @@
 
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
-use crate::clock::{iso8601, parse_iso8601};
+use crate::clock::as_iso8601;
 use crate::ids::{ClientToken, IdempotencyKey, MessageId, SessionId};
 use crate::model::{MessageText, Sender};
 use crate::store::items::{
@@ -29,18 +29,20 @@ pub struct OutgoingMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SentMessage {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub status: &'static str,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireMessage {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub message: String,
     pub sender: Sender,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
 }
 
 impl From<MessageItem> for WireMessage {
@@ -112,11 +114,8 @@ pub(crate) fn draft_message(
     now: DateTime<Utc>,
     expires_at: i64,
 ) -> Draft {
-    let newest = session
-        .last_message
-        .as_ref()
-        .and_then(|last| parse_iso8601(&last.timestamp));
-    let timestamp = iso8601(newest.filter(|newest| *newest > now).unwrap_or(now));
+    let newest = session.last_message.as_ref().map(|last| last.timestamp);
+    let timestamp = newest.filter(|newest| *newest > now).unwrap_or(now);
     let id = MessageId::from_seq(session.last_seq).next();
     let idempotency = outgoing.idempotency_key.as_ref().map(|key| {
         let key = SenderKey {
@@ -124,7 +123,7 @@ pub(crate) fn draft_message(
             key,
         };
         let hash = text_hash(outgoing.text.as_str());
-        IdempotencyItem::new(session_id, key, id, timestamp.clone(), hash, expires_at)
+        IdempotencyItem::new(session_id, key, id, timestamp, hash, expires_at)
     });
     let message = MessageItem::new(
         session_id,
@@ -214,9 +213,9 @@ impl ChatService {
                 self.expiry_from(now),
             );
             let sent = SentMessage {
-                message_id: draft.message.message_id.clone(),
+                message_id: draft.message.message_id,
                 status: "sent",
-                timestamp: draft.message.timestamp.clone(),
+                timestamp: draft.message.timestamp,
             };
             let activity = author.admin_id().map(|admin_id| {
                 let details = json!({ "messageId": sent.message_id });
@@ -261,13 +260,14 @@ fn text_hash(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::parse_iso8601;
     use crate::model::UserInfo;
     use crate::store::items::MessagePreview;
 
     fn session_at(time: &str) -> (SessionId, SessionItem) {
         let id = SessionId::parse("session-123").unwrap();
         let token = ClientToken::generate();
-        let session = SessionItem::open(&id, UserInfo::default(), &token.hash(), time);
+        let session = SessionItem::open(&id, UserInfo::default(), &token.hash(), at(time));
         (id, session)
     }
 
@@ -295,9 +295,9 @@ mod tests {
             now,
             7,
         );
-        assert_eq!(draft.message.message_id, "msg_000000000042");
+        assert_eq!(draft.message.message_id.to_string(), "msg_000000000042");
         assert_eq!(draft.message.sender, Sender::User);
-        assert_eq!(draft.message.timestamp, "2026-11-28T10:05:00.250Z");
+        assert_eq!(draft.message.timestamp, at("2026-11-28T10:05:00.250Z"));
         assert_eq!(
             (draft.message.admin_id, draft.message.expires_at),
             (None, 7)
@@ -310,10 +310,10 @@ mod tests {
         let (id, mut session) = session_at("2026-11-28T10:00:00.000Z");
         session.last_seq = 1;
         session.last_message = Some(MessagePreview {
-            message_id: "msg_000000000001".into(),
+            message_id: MessageId::from_seq(1),
             message: "first".into(),
             sender: Sender::Admin,
-            timestamp: "2026-11-28T10:05:01.000Z".into(),
+            timestamp: at("2026-11-28T10:05:01.000Z"),
         });
         // This instance's clock is behind the one that wrote the newest message.
         let behind = at("2026-11-28T10:05:00.999Z");
@@ -325,7 +325,7 @@ mod tests {
             behind,
             0,
         );
-        assert_eq!(draft.message.timestamp, "2026-11-28T10:05:01.000Z");
+        assert_eq!(draft.message.timestamp, at("2026-11-28T10:05:01.000Z"));
         let ahead = at("2026-11-28T10:05:01.001Z");
         let draft = draft_message(
             &id,
@@ -335,7 +335,7 @@ mod tests {
             ahead,
             0,
         );
-        assert_eq!(draft.message.timestamp, "2026-11-28T10:05:01.001Z");
+        assert_eq!(draft.message.timestamp, at("2026-11-28T10:05:01.001Z"));
     }
 
     #[test]
@@ -356,8 +356,11 @@ mod tests {
         let key = draft.idempotency.expect("a keyed send records its key");
         assert_eq!(key.pk, draft.message.pk);
         assert_eq!(
-            (key.message_id.as_str(), key.timestamp.as_str()),
-            ("msg_000000000001", "2026-11-28T10:00:01.000Z")
+            (key.message_id.to_string(), key.timestamp),
+            (
+                "msg_000000000001".to_owned(),
+                at("2026-11-28T10:00:01.000Z")
+            )
         );
         assert_eq!(key.text_hash.as_deref(), Some(text_hash("hello").as_str()));
         let customer = draft_message(

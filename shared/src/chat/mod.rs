@@ -86,8 +86,10 @@ impl ChatService {
         &self.config
     }
 
+    /// Now, at the precision times are stored with, so that a time this service decides and
+    /// the same time read back compare equal.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        crate::clock::to_millis(self.clock.now())
     }
 
     /// When DynamoDB's TTL may delete what is written (or ends) at `at`.

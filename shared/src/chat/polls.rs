@@ -3,7 +3,6 @@
 
 use super::messages::WireMessage;
 use super::{delivery, ChatError, ChatService, ClientAccess};
-use crate::clock::{iso8601, parse_iso8601};
 use crate::ids::MessageId;
 use crate::model::SessionStatus;
 use crate::store::items::{EndReason, MessageItem, SessionItem};
@@ -65,7 +64,7 @@ impl ChatService {
         }
         let now = self.now();
         if self.presence_due(&session, now) && session.status.is_active() {
-            write.seen_at = Some(iso8601(now));
+            write.seen_at = Some(now);
         }
         write.token_presented = self.remember_token(&session, token);
         if !self.store.record_poll(session_id, &write).await? {
@@ -88,13 +87,10 @@ impl ChatService {
         let quarter = self.config.idle_timeout / 4;
         session
             .last_seen_at
-            .as_deref()
-            .and_then(parse_iso8601)
             .is_none_or(|seen| (now - seen).to_std().is_ok_and(|age| age >= quarter))
     }
 }
 
-/// A stored message's number in its session (its id is written from it, so it always parses).
 fn message_seq(message: &MessageItem) -> u64 {
-    MessageId::parse(&message.message_id).map_or(0, MessageId::seq)
+    message.message_id.seq()
 }

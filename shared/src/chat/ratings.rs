@@ -1,8 +1,7 @@
 //! Ratings: the client rates its ended session, once, in one conditional write.
 
 use super::{authorize_client, ChatError, ChatService, ClientAccess};
-use crate::clock::iso8601;
-use crate::ids::ClientToken;
+use crate::ids::{ClientToken, SessionId};
 use crate::model::{Feedback, Rating};
 use crate::store::{ConditionalUpdate, RateSession};
 use serde::Serialize;
@@ -11,7 +10,7 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 pub struct RatingReceipt {
     pub rating_id: String,
-    pub session_id: String,
+    pub session_id: SessionId,
     pub rating: u8,
     pub feedback: Option<String>,
 }
@@ -26,7 +25,7 @@ impl ChatService {
     ) -> Result<RatingReceipt, ChatError> {
         let token = self.presented_token(access)?;
         let token_hash = token.map(ClientToken::hash);
-        let rated_at = iso8601(self.now());
+        let rated_at = self.now();
         let outcome = self
             .store
             .rate_session(RateSession {
@@ -34,7 +33,7 @@ impl ChatService {
                 token_hash: token_hash.as_ref(),
                 rating: rating.stars(),
                 feedback: feedback.as_ref().map(Feedback::as_str),
-                rated_at: &rated_at,
+                rated_at,
                 tokenless: token.is_none(),
             })
             .await?;

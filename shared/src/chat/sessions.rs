@@ -4,7 +4,7 @@
 
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
-use crate::clock::{iso8601, parse_iso8601};
+use crate::clock::as_iso8601;
 use crate::ids::{ClientToken, SessionId, TokenHash};
 use crate::model::{SessionStatus, UserInfo};
 use crate::store::items::{
@@ -28,9 +28,10 @@ pub struct NewSession {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartedSession {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub status: SessionStatus,
-    pub created_at: String,
+    #[serde(with = "as_iso8601")]
+    pub created_at: DateTime<Utc>,
     /// Shown once: only its hash is stored.
     pub client_token: String,
 }
@@ -38,9 +39,10 @@ pub struct StartedSession {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndedSession {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub status: SessionStatus,
-    pub end_time: String,
+    #[serde(with = "as_iso8601")]
+    pub end_time: DateTime<Utc>,
     /// Seconds from start to end.
     pub duration: i64,
 }
@@ -48,14 +50,16 @@ pub struct EndedSession {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveSessionView {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub user_info: UserInfo,
-    pub start_time: String,
+    #[serde(with = "as_iso8601")]
+    pub start_time: DateTime<Utc>,
     pub status: SessionStatus,
     pub last_message: Option<MessagePreview>,
     pub message_count: u64,
     /// When the oldest unanswered user message was sent; null once support has answered.
-    pub waiting_since: Option<String>,
+    #[serde(with = "as_iso8601::option")]
+    pub waiting_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,13 +97,13 @@ impl ChatService {
     pub async fn start_session(&self, new: NewSession) -> Result<StartedSession, ChatError> {
         let session_id = new.session_id.unwrap_or_else(SessionId::generate);
         let token = ClientToken::generate();
-        let start_time = iso8601(self.now());
-        let item = SessionItem::open(&session_id, new.user_info, &token.hash(), &start_time);
+        let start_time = self.now();
+        let item = SessionItem::open(&session_id, new.user_info, &token.hash(), start_time);
         if !self.store.create_session(&item).await? {
             return Err(ChatError::SessionExists);
         }
         Ok(StartedSession {
-            session_id: session_id.to_string(),
+            session_id,
             status: SessionStatus::Active,
             created_at: start_time,
             client_token: token.as_str().to_owned(),
@@ -139,15 +143,13 @@ impl ChatService {
         ending: Ending<'_>,
     ) -> Result<Option<EndedSession>, ChatError> {
         let now = self.now();
-        let session_id = SessionId::parse(&session.session_id).ok_or(ChatError::SessionNotFound)?;
-        let end_time = iso8601(now);
         let committed = self
             .store
             .end_session(EndSession {
-                session: &session_id,
+                session: &session.session_id,
                 reason: ending.reason,
                 ended_by: &ending.ended_by,
-                end_time: &end_time,
+                end_time: now,
                 expires_at: self.expiry_from(now),
                 token_hash: ending.token_hash,
                 tokenless: ending.tokenless,
@@ -166,14 +168,13 @@ impl ChatService {
     /// finds the session ended. Returns how many it ended.
     pub async fn end_idle_sessions(&self, max: usize) -> Result<usize, ChatError> {
         let idle = Duration::from_std(self.config.idle_timeout).unwrap_or(Duration::MAX);
-        let cutoff = iso8601(self.now() - idle);
+        let cutoff = self.now() - idle;
         let mut ended = 0;
         let candidates = self
             .store
-            .unseen_sessions(&cutoff, max.min(1000) as i32)
+            .unseen_sessions(cutoff, max.min(1000) as i32)
             .await?;
         let now = self.now();
-        let end_time = iso8601(now);
         let by_sweep = EndedBy::System;
         for session_id in candidates {
             // No read first: the write's own conditions (still active, still unseen) decide.
@@ -183,11 +184,11 @@ impl ChatService {
                     session: &session_id,
                     reason: EndReason::Idle,
                     ended_by: &by_sweep,
-                    end_time: &end_time,
+                    end_time: now,
                     expires_at: self.expiry_from(now),
                     token_hash: None,
                     tokenless: false,
-                    unseen_since: Some(&cutoff),
+                    unseen_since: Some(cutoff),
                     activity: None,
                 })
                 .await?;
@@ -263,18 +264,17 @@ impl ChatService {
 
 /// An ended session as it ended (from its stored end time).
 fn ended_before(session: SessionItem) -> Option<EndedSession> {
-    let end = session.end_time.as_deref().and_then(parse_iso8601)?;
+    let end = session.end_time?;
     Some(ended_session(session, end))
 }
 
 fn ended_session(session: SessionItem, end: DateTime<Utc>) -> EndedSession {
-    let duration = parse_iso8601(&session.start_time)
-        .map(|start| (end - start).num_seconds().max(0))
-        .unwrap_or(0);
+    // Clocks of different instances may disagree by a little: never a negative duration.
+    let duration = (end - session.start_time).num_seconds().max(0);
     EndedSession {
         session_id: session.session_id,
         status: session.status,
-        end_time: iso8601(end),
+        end_time: end,
         duration,
     }
 }

@@ -2,20 +2,23 @@
 
 use super::{ChatError, ChatService};
 use crate::admin_auth::VerifiedAdmin;
+use crate::clock::as_iso8601;
 use crate::ids::{MessageId, SessionId};
 use crate::model::{Sender, SessionStatus, UserInfo};
 use crate::store::items::{ActivityAction, EndReason, SessionItem};
 use crate::store::MessageFilter;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TranscriptMessage {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub message: String,
     pub sender: Sender,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<String>,
 }
@@ -23,16 +26,19 @@ pub struct TranscriptMessage {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDetails {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub user_info: UserInfo,
     pub status: SessionStatus,
-    pub start_time: String,
-    pub end_time: Option<String>,
+    #[serde(with = "as_iso8601")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "as_iso8601::option")]
+    pub end_time: Option<DateTime<Utc>>,
     /// `user`, `system` (idle) or the agent's id.
     pub ended_by: Option<String>,
     pub end_reason: Option<EndReason>,
     pub message_count: u64,
-    pub waiting_since: Option<String>,
+    #[serde(with = "as_iso8601::option")]
+    pub waiting_since: Option<DateTime<Utc>>,
     pub rating: Option<u8>,
     pub feedback: Option<String>,
 }

@@ -1,7 +1,9 @@
 //! Every key of the single table, built in one place: the partition and sort keys of each
 //! item, the index keys, and the fixed partitions. Nothing outside `store/` spells a key.
 
+use crate::clock::iso8601;
 use crate::ids::{IdempotencyKey, MessageId, SessionId};
+use chrono::{DateTime, Utc};
 
 pub const SESSION_SK: &str = "SESSION";
 pub const ACTIVE_INDEX: &str = "GSI1";
@@ -14,8 +16,8 @@ pub const COUNTER_PK: &str = "COUNTER";
 pub const ACTIVE_COUNT_SK: &str = "ACTIVE_SESSIONS";
 
 /// An index sort key: a time (ISO 8601, so it sorts) and the session, so keys are unique.
-pub fn timed_sk(at: &str, session: &SessionId) -> String {
-    format!("{at}#{session}")
+pub fn timed_sk(at: DateTime<Utc>, session: &SessionId) -> String {
+    format!("{}#{session}", iso8601(at))
 }
 
 pub fn session_pk(session: &SessionId) -> String {

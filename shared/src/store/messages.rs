@@ -4,6 +4,7 @@
 use super::items::*;
 use super::keys::*;
 use super::{decode, n, s, session_key, ChatStore, StoreError};
+use crate::clock::iso8601;
 use crate::ids::{MessageId, SessionId};
 use crate::model::{Sender, SessionStatus};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -150,10 +151,10 @@ impl ChatStore {
     ) -> Result<AppendOutcome, StoreError> {
         let message = &new.message;
         let preview = MessagePreview {
-            message_id: message.message_id.clone(),
+            message_id: message.message_id,
             message: message.message.chars().take(PREVIEW_CHARS).collect(),
             sender: message.sender,
-            timestamp: message.timestamp.clone(),
+            timestamp: message.timestamp,
         };
         // A user message starts (or continues) a wait for support and shows the client is
         // present; a support reply ends the wait.
@@ -188,12 +189,9 @@ impl ChatStore {
         match message.sender {
             Sender::User => {
                 update = update
-                    .expression_attribute_values(":now", s(message.timestamp.clone()))
+                    .expression_attribute_values(":now", s(iso8601(message.timestamp)))
                     .expression_attribute_values(":waiting", s(WAITING_PARTITION))
-                    .expression_attribute_values(
-                        ":since",
-                        s(timed_sk(&message.timestamp, session)),
-                    );
+                    .expression_attribute_values(":since", s(timed_sk(message.timestamp, session)));
             }
             Sender::Admin => update = update.expression_attribute_values(":one", n(1)),
         }

@@ -6,11 +6,13 @@ use super::items::*;
 use super::keys::*;
 use super::page::{Listing, Page, PageCursor};
 use super::{built, conditional_update, n, s, session_key, ChatStore, Item, StoreError};
+use crate::clock::iso8601;
 use crate::ids::{SessionId, TokenHash};
 use crate::model::SessionStatus;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// How a session ends. Every way (the customer leaves, an agent ends it, the idle sweep) is
@@ -19,14 +21,14 @@ pub struct EndSession<'a> {
     pub session: &'a SessionId,
     pub reason: EndReason,
     pub ended_by: &'a EndedBy,
-    pub end_time: &'a str,
+    pub end_time: DateTime<Utc>,
     pub expires_at: i64,
     /// The client's token must match (the customer ends their own session).
     pub token_hash: Option<&'a TokenHash>,
     /// Migration mode, no token presented: refused once the session has seen its token.
     pub tokenless: bool,
     /// Idle sweep: only if the client has still not been seen since this time.
-    pub unseen_since: Option<&'a str>,
+    pub unseen_since: Option<DateTime<Utc>>,
     /// Logged in the same transaction (an agent's action).
     pub activity: Option<&'a ActivityItem>,
 }
@@ -36,8 +38,8 @@ pub struct EndSession<'a> {
 pub struct PollWrite {
     /// Move the delivery marker from the first to the second (refused if it moved meanwhile).
     pub delivery: Option<(DeliveryMarker, DeliveryMarker)>,
-    /// The client is present now: this time (ISO 8601).
-    pub seen_at: Option<String>,
+    /// The client is present now: this time.
+    pub seen_at: Option<DateTime<Utc>>,
     /// The client presented its token (remembered so it is required from now on).
     pub token_presented: bool,
 }
@@ -64,7 +66,7 @@ pub struct RateSession<'a> {
     pub tokenless: bool,
     pub rating: u8,
     pub feedback: Option<&'a str>,
-    pub rated_at: &'a str,
+    pub rated_at: DateTime<Utc>,
 }
 
 impl ChatStore {
@@ -92,7 +94,7 @@ impl ChatStore {
             .expression_attribute_values(":ended", s(SessionStatus::Ended.as_str()))
             .expression_attribute_values(":ended_by_admin", s(SessionStatus::EndedByAdmin.as_str()))
             .expression_attribute_values(":rating", n(rate.rating))
-            .expression_attribute_values(":at", s(rate.rated_at))
+            .expression_attribute_values(":at", s(iso8601(rate.rated_at)))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(feedback) = rate.feedback {
@@ -172,7 +174,7 @@ impl ChatStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))
             .expression_attribute_values(":status", s(status_after(end.reason).as_str()))
-            .expression_attribute_values(":end", s(end.end_time))
+            .expression_attribute_values(":end", s(iso8601(end.end_time)))
             .expression_attribute_values(":by", s(end.ended_by.as_str()))
             .expression_attribute_values(":reason", s(end.reason.as_str()))
             .expression_attribute_values(":expires", n(end.expires_at));
@@ -185,7 +187,7 @@ impl ChatStore {
         }
         if let Some(cutoff) = end.unseen_since {
             condition.push_str(" AND lastSeenAt < :cutoff");
-            update = update.expression_attribute_values(":cutoff", s(cutoff));
+            update = update.expression_attribute_values(":cutoff", s(iso8601(cutoff)));
         }
         let mut writes = vec![
             TransactWriteItem::builder()
@@ -242,7 +244,7 @@ impl ChatStore {
     /// the presence index (keys only), never a scan.
     pub async fn unseen_sessions(
         &self,
-        cutoff: &str,
+        cutoff: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<SessionId>, StoreError> {
         let output = self
@@ -252,7 +254,7 @@ impl ChatStore {
             .index_name(PRESENCE_INDEX)
             .key_condition_expression("GSI3PK = :presence AND GSI3SK < :cutoff")
             .expression_attribute_values(":presence", s(PRESENCE_PARTITION))
-            .expression_attribute_values(":cutoff", s(cutoff))
+            .expression_attribute_values(":cutoff", s(iso8601(cutoff)))
             .limit(limit)
             .send()
             .await?;
@@ -299,11 +301,11 @@ impl ChatStore {
                 )
                 .expression_attribute_values(":seen", n(seen.seq));
         }
-        if let Some(at) = &write.seen_at {
+        if let Some(at) = write.seen_at {
             // GSI3SK moves with it; an ended session has no GSI3PK, so it stays out of the index.
             sets.push("lastSeenAt = :now, GSI3SK = :presence");
             request = request
-                .expression_attribute_values(":now", s(at.clone()))
+                .expression_attribute_values(":now", s(iso8601(at)))
                 .expression_attribute_values(":presence", s(timed_sk(at, session)));
         }
         if write.token_presented {

@@ -3,7 +3,7 @@
 
 use super::super::keys::*;
 use super::Entity;
-use crate::clock::iso8601;
+use crate::clock::{as_iso8601, iso8601, to_millis};
 use crate::ids::{hex, random_bytes, SessionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,8 @@ pub struct AdminItem {
     /// argon2id, PHC string format.
     pub password_hash: String,
     pub active: bool,
-    pub created_at: String,
+    #[serde(with = "as_iso8601")]
+    pub created_at: DateTime<Utc>,
     /// Epoch seconds of the last password change (for ops; tokens are retired by generation).
     pub password_changed_at: i64,
     /// Carried in every token as `gen`; deactivating, activating and resetting the password
@@ -56,7 +57,7 @@ impl AdminItem {
             name,
             password_hash,
             active: true,
-            created_at: iso8601(now),
+            created_at: to_millis(now),
             password_changed_at: now.timestamp(),
             token_generation: 0,
         }
@@ -109,7 +110,8 @@ pub struct ActivityItem {
     pub action: ActivityAction,
     pub session_id: String,
     pub details: serde_json::Value,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
     pub expires_at: i64,
 }
 
@@ -150,7 +152,7 @@ impl ActivityItem {
             action,
             session_id,
             details,
-            timestamp: iso8601(now),
+            timestamp: to_millis(now),
             expires_at,
         }
     }

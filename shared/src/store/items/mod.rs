@@ -19,9 +19,11 @@ mod agents;
 
 pub use super::keys::KeyOwner;
 use super::keys::*;
+use crate::clock::{as_iso8601, to_millis};
 use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
 pub use agents::{ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why a session is no longer active (`endReason` in every view of it).
@@ -100,10 +102,11 @@ pub enum Entity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePreview {
-    pub message_id: String,
+    pub message_id: MessageId,
     pub message: String,
     pub sender: Sender,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,10 +129,11 @@ pub struct SessionItem {
     #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
     pub gsi4sk: Option<String>,
     pub entity: Entity,
-    pub session_id: String,
+    pub session_id: SessionId,
     pub user_info: UserInfo,
     pub status: SessionStatus,
-    pub start_time: String,
+    #[serde(with = "as_iso8601")]
+    pub start_time: DateTime<Utc>,
     pub token_hash: String,
     /// Sequence number of the newest message; every send is conditioned on it.
     pub last_seq: u64,
@@ -148,18 +152,30 @@ pub struct SessionItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<MessagePreview>,
     /// When the oldest user message not yet answered by support was sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting_since: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub end_time: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<EndedBy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
     /// When the client was last heard from (a send, or a poll, written at most every quarter
     /// of the idle timeout).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_seen_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub last_seen_at: Option<DateTime<Utc>>,
     /// The client has presented its token: from then on it is required for this session, even
     /// while ops accept calls without one (`REQUIRE_CLIENT_TOKEN=false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -168,8 +184,12 @@ pub struct SessionItem {
     pub rating: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rated_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub rated_at: Option<DateTime<Utc>>,
     /// Epoch seconds; DynamoDB's TTL deletes the item after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
@@ -196,8 +216,9 @@ impl SessionItem {
         session: &SessionId,
         user_info: UserInfo,
         token_hash: &TokenHash,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> Self {
+        let now = to_millis(now);
         Self {
             pk: session_pk(session),
             sk: SESSION_SK.to_owned(),
@@ -208,10 +229,10 @@ impl SessionItem {
             gsi4pk: None,
             gsi4sk: None,
             entity: Entity::Session,
-            session_id: session.to_string(),
+            session_id: session.clone(),
             user_info,
             status: SessionStatus::Active,
-            start_time: now.to_owned(),
+            start_time: now,
             token_hash: token_hash.as_str().to_owned(),
             last_seq: 0,
             support_count: 0,
@@ -224,7 +245,7 @@ impl SessionItem {
             end_time: None,
             ended_by: None,
             end_reason: None,
-            last_seen_at: Some(now.to_owned()),
+            last_seen_at: Some(now),
             token_presented: false,
             rating: None,
             feedback: None,
@@ -251,10 +272,11 @@ pub struct MessageItem {
     #[serde(rename = "SK")]
     pub sk: String,
     pub entity: Entity,
-    pub message_id: String,
+    pub message_id: MessageId,
     pub sender: Sender,
     pub message: String,
-    pub timestamp: String,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_id: Option<String>,
     pub expires_at: i64,
@@ -268,8 +290,9 @@ pub struct IdempotencyItem {
     #[serde(rename = "SK")]
     pub sk: String,
     pub entity: Entity,
-    pub message_id: String,
-    pub timestamp: String,
+    pub message_id: MessageId,
+    #[serde(with = "as_iso8601")]
+    pub timestamp: DateTime<Utc>,
     /// SHA-256 of the text the key was first used with: the same key with another text is a
     /// client bug, not a retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,7 +307,7 @@ impl MessageItem {
         id: MessageId,
         sender: Sender,
         text: String,
-        timestamp: String,
+        timestamp: DateTime<Utc>,
         admin_id: Option<String>,
         expires_at: i64,
     ) -> Self {
@@ -292,10 +315,10 @@ impl MessageItem {
             pk: session_pk(session),
             sk: message_sk(id),
             entity: Entity::Message,
-            message_id: id.to_string(),
+            message_id: id,
             sender,
             message: text,
-            timestamp,
+            timestamp: to_millis(timestamp),
             admin_id,
             expires_at,
         }
@@ -321,7 +344,7 @@ impl IdempotencyItem {
         session: &SessionId,
         key: SenderKey<'_>,
         message_id: MessageId,
-        timestamp: String,
+        timestamp: DateTime<Utc>,
         text_hash: String,
         expires_at: i64,
     ) -> Self {
@@ -329,10 +352,13 @@ impl IdempotencyItem {
             pk: session_pk(session),
             sk: key.sk(),
             entity: Entity::Idempotency,
-            message_id: message_id.to_string(),
-            timestamp,
+            message_id,
+            timestamp: to_millis(timestamp),
             text_hash: Some(text_hash),
             expires_at,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
