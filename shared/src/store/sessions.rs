@@ -123,17 +123,28 @@ impl ChatStore {
         limit: i32,
         cursor: Option<&PageCursor>,
     ) -> Result<Page<SessionItem>, StoreError> {
+        self.session_page(ACTIVE_INDEX, ACTIVE_PARTITION, false, limit, cursor)
+            .await
+    }
+
+    /// One page of a sparse index of sessions; the cursor must be one this list issued.
+    async fn session_page(
+        &self,
+        index: &'static str,
+        partition: &'static str,
+        oldest_first: bool,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page<SessionItem>, StoreError> {
         let query = self
             .client()
             .query()
-            .index_name(ACTIVE_INDEX)
-            .key_condition_expression("GSI1PK = :active")
-            .expression_attribute_values(":active", s(ACTIVE_PARTITION))
-            .scan_index_forward(false);
-        let listing = Listing::Sessions {
-            index: ACTIVE_INDEX,
-            partition: ACTIVE_PARTITION,
-        };
+            .index_name(index)
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", format!("{index}PK"))
+            .expression_attribute_values(":partition", s(partition))
+            .scan_index_forward(oldest_first);
+        let listing = Listing::Sessions { index, partition };
         self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
             .await
     }
@@ -225,18 +236,7 @@ impl ChatStore {
         limit: i32,
         cursor: Option<&PageCursor>,
     ) -> Result<Page<SessionItem>, StoreError> {
-        let query = self
-            .client()
-            .query()
-            .index_name(WAITING_INDEX)
-            .key_condition_expression("GSI4PK = :waiting")
-            .expression_attribute_values(":waiting", s(WAITING_PARTITION))
-            .scan_index_forward(true);
-        let listing = Listing::Sessions {
-            index: WAITING_INDEX,
-            partition: WAITING_PARTITION,
-        };
-        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
+        self.session_page(WAITING_INDEX, WAITING_PARTITION, true, limit, cursor)
             .await
     }
 
