@@ -21,6 +21,8 @@ const KEY_FORMATS: &[&str] = &[
     "\"HEALTH\"",
     "\"PRESENCE\"",
     "\"WAITING\"",
+    "ASSIGNEE#",
+    "\"UNASSIGNED\"",
 ];
 
 fn source_files(dir: &Path, found: &mut Vec<PathBuf>) {

@@ -15,7 +15,8 @@ async fn reply(
     app.admin_post(
         "/api/admin/chat/message",
         &agent.token,
-        &json!({ "sessionId": session_id, "message": text, "sender": "admin" }),
+        // Several agents in one session: the first reply claims it, the others reply anyway.
+        &json!({ "sessionId": session_id, "message": text, "sender": "admin", "force": true }),
     )
     .await
 }

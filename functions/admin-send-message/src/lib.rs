@@ -1,7 +1,8 @@
 //! `POST /api/admin/chat/message`: a support agent replies in an active session. The agent is
 //! the one the token names; `sender` must say `admin`.
+//! The reply claims an unassigned session; in another agent's it needs `"force": true`.
 
-use chat_core::http::{parse, request, ApiError, Failure, Reply};
+use chat_core::http::{assignment, parse, request, ApiError, Failure, Reply};
 use chat_core::model::Sender;
 use chat_core::{App, Endpoint};
 use lambda_http::Request;
@@ -16,9 +17,10 @@ pub async fn handle(app: &App, request: Request) -> Result<Reply, ApiError> {
     let admin = request::verified_admin(app, &request).await?;
     let body = request::json_object(&request)?;
     let reply = parse::message(&body, Sender::Admin, app.config().max_message_chars)?;
+    let force = assignment::force(&body)?;
     let sent = app
         .chat
-        .send_support_message(&admin, &reply.session_id, reply.message)
+        .send_support_message(&admin, &reply.session_id, reply.message, force)
         .await?;
     Ok(Reply::new(sent, "Admin message sent successfully"))
 }

@@ -17,5 +17,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_end_session::ENDPOINT,
         admin_activity::ENDPOINT,
         admin_dashboard::ENDPOINT,
+        admin_claim_session::ENDPOINT,
+        admin_transfer_session::ENDPOINT,
+        admin_release_session::ENDPOINT,
+        admin_agents::ENDPOINT,
     ]
 }

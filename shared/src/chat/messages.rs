@@ -1,6 +1,7 @@
 //! Sending a message: a client's or an agent's, one transaction, drafted again from the
 //! session DynamoDB hands back while other senders commit first.
 
+use super::assignment::sent_details;
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
@@ -12,7 +13,6 @@ use crate::store::items::{
 use crate::store::{AppendOutcome, NewMessage, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Optimistic attempts per send. Every failed attempt means another send committed, so this
@@ -147,21 +147,24 @@ impl ChatService {
         message: OutgoingMessage,
     ) -> Result<SentMessage, ChatError> {
         let token = self.presented_token(access)?;
-        self.append(&access.session_id, Author::Client(token), message)
+        self.append(&access.session_id, Author::Client(token), message, None)
             .await
     }
 
-    /// A support agent's reply, logged (`SENT_MESSAGE`) in the same transaction.
+    /// A support agent's reply, logged (`SENT_MESSAGE`) in the same transaction, which also
+    /// claims an unassigned session; in another agent's session only when `force`d.
     pub async fn send_support_message(
         &self,
         admin: &VerifiedAdmin,
         session_id: &SessionId,
         message: OutgoingMessage,
+        force: bool,
     ) -> Result<SentMessage, ChatError> {
         let author = Author::Support {
             admin_id: &admin.admin_id,
         };
-        self.append(session_id, author, message).await
+        self.append(session_id, author, message, Some((admin, force)))
+            .await
     }
 
     /// Reads the session (and the key's first result), drafts, commits; when another send
@@ -171,6 +174,7 @@ impl ChatService {
         session_id: &SessionId,
         author: Author<'_>,
         outgoing: OutgoingMessage,
+        support: Option<(&VerifiedAdmin, bool)>,
     ) -> Result<SentMessage, ChatError> {
         let key = outgoing.idempotency_key.as_ref().map(|key| SenderKey {
             owner: author.key_owner(),
@@ -202,6 +206,9 @@ impl ChatService {
             if !session.status.is_active() {
                 return Err(ChatError::SessionNotFound);
             }
+            let assignment = support
+                .map(|(admin, force)| self.send_assignment(&session, admin, force))
+                .transpose()?;
 
             let now = self.now();
             let draft = draft_message(
@@ -218,7 +225,7 @@ impl ChatService {
                 timestamp: draft.message.timestamp,
             };
             let activity = author.admin_id().map(|admin_id| {
-                let details = json!({ "messageId": sent.message_id });
+                let details = sent_details(sent.message_id, assignment.as_ref());
                 self.activity(admin_id, session_id, ActivityAction::SentMessage, details)
             });
             let new = NewMessage {
@@ -228,6 +235,7 @@ impl ChatService {
                 activity,
                 token_presented: matches!(author, Author::Client(Some(_)))
                     && !session.token_presented,
+                holder: assignment.map(|a| a.guard),
             };
             match self.store.append_message(session_id, new).await? {
                 AppendOutcome::Committed => return Ok(sent),

@@ -8,6 +8,7 @@
 //! how a client proves which session it may use.
 
 pub mod activity;
+pub mod assignment;
 pub mod delivery;
 pub mod messages;
 pub mod polls;
@@ -16,11 +17,13 @@ pub mod sessions;
 pub mod transcripts;
 
 pub use activity::{ActivityEntry, ActivityLog};
+pub use assignment::{AgentSummary, Assignment};
 pub use messages::{OutgoingMessage, SentMessage, WireMessage};
 pub use polls::{PolledMessages, POLL_LIMIT};
 pub use ratings::RatingReceipt;
 pub use sessions::{
-    ActiveSessionView, ActiveSessions, EndedSession, NewSession, StartedSession, MAX_PAGE,
+    ActiveSessionView, ActiveSessions, EndedSession, NewSession, SessionList, StartedSession,
+    MAX_PAGE,
 };
 pub use transcripts::{SessionDetails, Transcript, TranscriptMessage};
 
@@ -51,6 +54,11 @@ pub enum ChatError {
     /// The same `messageId` with another text: a client bug, not a retry.
     #[error("this messageId was already used for a different message")]
     IdempotencyKeyReused,
+    /// Another agent holds the session (named in the error's details).
+    #[error("this session is assigned to another agent")]
+    AlreadyAssigned(crate::store::items::Assignee),
+    #[error("toAdminId is not an active agent")]
+    InvalidTransferTarget,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

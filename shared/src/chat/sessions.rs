@@ -8,7 +8,7 @@ use crate::clock::as_iso8601;
 use crate::ids::{ClientToken, SessionId, TokenHash};
 use crate::model::{SessionStatus, UserInfo};
 use crate::store::items::{
-    ActivityAction, ActivityItem, EndReason, EndedBy, MessagePreview, SessionItem,
+    ActivityAction, ActivityItem, Assignee, EndReason, EndedBy, MessagePreview, SessionItem,
 };
 use crate::store::sessions::status_after;
 use crate::store::{EndSession, PageCursor};
@@ -60,6 +60,21 @@ pub struct ActiveSessionView {
     /// When the oldest unanswered user message was sent; null once support has answered.
     #[serde(with = "as_iso8601::option")]
     pub waiting_since: Option<DateTime<Utc>>,
+    /// The agent who holds the session; null: unassigned.
+    pub assigned_to: Option<Assignee>,
+}
+
+/// Which active sessions the admin list shows (each one Query on its own sparse index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionList {
+    /// Every active session, newest first.
+    All,
+    /// Those awaiting an answer, longest wait first.
+    Waiting,
+    /// Those this agent holds, newest first.
+    HeldBy(String),
+    /// Those nobody holds, newest first.
+    Unassigned,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,12 +249,16 @@ impl ChatService {
         &self,
         limit: i32,
         cursor: Option<&PageCursor>,
-        waiting_only: bool,
+        list: &SessionList,
     ) -> Result<ActiveSessions, ChatError> {
-        let page = if waiting_only {
-            self.store.waiting_sessions(limit, cursor).await?
-        } else {
-            self.store.active_sessions(limit, cursor).await?
+        let page = match list {
+            SessionList::All => self.store.active_sessions(limit, cursor).await?,
+            SessionList::Waiting => self.store.waiting_sessions(limit, cursor).await?,
+            SessionList::HeldBy(admin_id) => {
+                let holder = Some(admin_id.as_str());
+                self.store.assigned_sessions(holder, limit, cursor).await?
+            }
+            SessionList::Unassigned => self.store.assigned_sessions(None, limit, cursor).await?,
         };
         let total_active = self.store.active_count().await?;
         Ok(ActiveSessions {
@@ -254,6 +273,7 @@ impl ChatService {
                     last_message: s.last_message,
                     message_count: s.last_seq,
                     waiting_since: s.waiting_since,
+                    assigned_to: s.assigned_to,
                 })
                 .collect(),
             total_active,

@@ -2,6 +2,7 @@
 //!
 //! [`ApiError::into_parts`] is the one place where an error becomes a status and a code.
 
+pub mod assignment;
 pub mod parse;
 pub mod query;
 pub mod request;
@@ -130,6 +131,12 @@ impl ApiError {
                     ChatError::IdempotencyKeyReused => {
                         (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED")
                     }
+                    ChatError::AlreadyAssigned(holder) => {
+                        let details = json!({ "assignedTo": holder });
+                        let message = capitalize(&err.to_string());
+                        return (StatusCode::CONFLICT, "ALREADY_ASSIGNED", message, details);
+                    }
+                    ChatError::InvalidTransferTarget => (StatusCode::BAD_REQUEST, "INVALID_ADMIN"),
                     ChatError::Store(_) => unreachable!("handled above"),
                 };
                 (status, code, capitalize(&err.to_string()), Value::Null)

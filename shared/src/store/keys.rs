@@ -12,6 +12,7 @@ pub const PRESENCE_INDEX: &str = "GSI3";
 pub const PRESENCE_PARTITION: &str = "PRESENCE";
 pub const WAITING_INDEX: &str = "GSI4";
 pub const WAITING_PARTITION: &str = "WAITING";
+pub const ASSIGNEE_INDEX: &str = "GSI5";
 pub const COUNTER_PK: &str = "COUNTER";
 pub const ACTIVE_COUNT_SK: &str = "ACTIVE_SESSIONS";
 
@@ -87,4 +88,12 @@ pub const SIGN_IN_SK: &str = "LOGIN";
 
 pub fn sign_in_pk(email_hash: &str) -> String {
     format!("LOGIN#{email_hash}")
+}
+
+/// The assignee index's partition of an active session: its holder's, or the unassigned one.
+pub fn assignee_partition(admin_id: Option<&str>) -> String {
+    match admin_id {
+        Some(admin_id) => format!("ASSIGNEE#{admin_id}"),
+        None => "UNASSIGNED".to_owned(),
+    }
 }

@@ -35,6 +35,8 @@ pub struct NewMessage {
     pub activity: Option<ActivityItem>,
     /// A customer's message: the client presented its token (remembered for good).
     pub token_presented: bool,
+    /// A support reply: who must hold the session (or that the reply claims it).
+    pub holder: Option<super::HolderGuard>,
 }
 
 #[derive(Debug)]
@@ -158,28 +160,31 @@ impl ChatStore {
         };
         // A user message starts (or continues) a wait for support and shows the client is
         // present; a support reply ends the wait.
+        let (mut update, claim, holder) = match &new.holder {
+            Some(guard) => guard.apply(Update::builder())?,
+            None => (Update::builder(), "", ""),
+        };
         let update_expression = match message.sender {
-            Sender::User => {
-                "SET lastSeq = :next, lastMessage = :preview, \
+            Sender::User => "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
                  lastSeenAt = :now, GSI3SK = :since"
-            }
-            Sender::Admin => {
-                "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
+                .to_owned(),
+            Sender::Admin => format!(
+                "SET lastSeq = :next, lastMessage = :preview{claim} ADD supportCount :one \
                  REMOVE waitingSince, GSI4PK, GSI4SK"
-            }
+            ),
         };
         let update_expression = if new.token_presented {
             format!("{update_expression}, tokenPresented = :true")
         } else {
-            update_expression.to_owned()
+            update_expression
         };
-        let mut update = Update::builder()
+        update = update
             .table_name(&self.table)
             .set_key(Some(session_key(session)))
             .update_expression(update_expression)
-            .condition_expression("lastSeq = :seen AND #status = :active")
+            .condition_expression(format!("lastSeq = :seen AND #status = :active{holder}"))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":next", n(new.seen_last_seq + 1))
             .expression_attribute_values(":seen", n(new.seen_last_seq))

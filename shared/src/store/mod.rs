@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod admins;
+pub mod assignment;
 pub mod items;
 pub mod keys;
 pub mod messages;
@@ -14,6 +15,7 @@ pub mod sign_in;
 
 pub use activity::ActivityFilter;
 pub use admins::AdminChange;
+pub use assignment::{HolderGuard, Reassign, ReassignOutcome};
 pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };

@@ -128,10 +128,10 @@ impl ChatStore {
     }
 
     /// One page of a sparse index of sessions; the cursor must be one this list issued.
-    async fn session_page(
+    pub(super) async fn session_page(
         &self,
         index: &'static str,
-        partition: &'static str,
+        partition: &str,
         oldest_first: bool,
         limit: i32,
         cursor: Option<&PageCursor>,
@@ -180,7 +180,7 @@ impl ChatStore {
             .update_expression(
                 "SET #status = :status, endTime = :end, endedBy = :by, endReason = :reason, \
                  expiresAt = :expires \
-                 REMOVE GSI1PK, GSI1SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, waitingSince",
+                 REMOVE GSI1PK, GSI1SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK, GSI5PK, GSI5SK, waitingSince",
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s(SessionStatus::Active.as_str()))

@@ -84,6 +84,18 @@ pub enum ActivityAction {
     ViewedSession,
     /// Too many failed sign-ins for the agent's email; sign-in is refused for a while.
     SignInLocked,
+    ClaimedSession,
+    TransferredSession,
+    ReleasedSession,
+}
+
+/// Who holds a session (`assignedTo`): the agent's id, and their name as it was when they
+/// took it, so the list shows it without reading the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignee {
+    pub admin_id: String,
+    pub name: String,
 }
 
 /// In the session's partition (`ACT#...`, so a session's log is one Query), and in two indexes:

@@ -10,7 +10,8 @@
 //! index the admin list reads. Ending a session removes both, so it leaves the index. Two more
 //! sparse indexes hold only active sessions: `GSI3PK = PRESENCE`, `GSI3SK = <lastSeenAt>#<id>`
 //! (the idle sweep reads the oldest), and, while the customer awaits an answer,
-//! `GSI4PK = WAITING`, `GSI4SK = <waitingSince>#<id>` (the agents' "waiting" list).
+//! `GSI4PK = WAITING`, `GSI4SK = <waitingSince>#<id>` (the agents' "waiting" list), and by
+//! who holds them: `GSI5PK = ASSIGNEE#<adminId>` or `UNASSIGNED`, `GSI5SK` as `GSI1SK`.
 //!
 //! `COUNTER` / `ACTIVE_SESSIONS` counts the active sessions: every start and every end moves it
 //! in the same transaction, so the list's `totalActive` is one read.
@@ -22,7 +23,9 @@ use super::keys::*;
 use crate::clock::{as_iso8601, to_millis};
 use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
-pub use agents::{ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem};
+pub use agents::{
+    ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem, Assignee,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +131,10 @@ pub struct SessionItem {
     pub gsi4pk: Option<String>,
     #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
     pub gsi4sk: Option<String>,
+    #[serde(rename = "GSI5PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi5pk: Option<String>,
+    #[serde(rename = "GSI5SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi5sk: Option<String>,
     pub entity: Entity,
     pub session_id: SessionId,
     pub user_info: UserInfo,
@@ -193,6 +200,9 @@ pub struct SessionItem {
     /// Epoch seconds; DynamoDB's TTL deletes the item after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// The agent who holds the session; absent: unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<Assignee>,
 }
 
 /// How far client polls have delivered a session's support messages (kept on the session
@@ -228,6 +238,8 @@ impl SessionItem {
             gsi3sk: Some(timed_sk(now, session)),
             gsi4pk: None,
             gsi4sk: None,
+            gsi5pk: Some(assignee_partition(None)),
+            gsi5sk: Some(timed_sk(now, session)),
             entity: Entity::Session,
             session_id: session.clone(),
             user_info,
@@ -251,6 +263,7 @@ impl SessionItem {
             feedback: None,
             rated_at: None,
             expires_at: None,
+            assigned_to: None,
         }
     }
 

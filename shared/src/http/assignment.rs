@@ -1,0 +1,57 @@
+//! The team's requests: who holds a session (claim, transfer, release bodies), a reply's
+//! `force`, and the list's `?assignedTo=` filter. Every refusal names its field.
+
+use super::parse::Fields;
+use super::{ApiError, InputCode};
+use crate::admin_auth::VerifiedAdmin;
+use crate::chat::SessionList;
+use crate::ids::{is_admin_id, SessionId};
+use serde_json::{Map, Value};
+
+/// `POST /api/admin/chat/claim` and `/release`: `{sessionId}`.
+pub fn session_of(object: &Map<String, Value>) -> Result<SessionId, ApiError> {
+    Fields::new(object, InputCode::ValidationError).session_id("sessionId")
+}
+
+/// `POST /api/admin/chat/transfer`: `{sessionId, toAdminId}`.
+pub fn transfer(object: &Map<String, Value>) -> Result<(SessionId, String), ApiError> {
+    let fields = Fields::new(object, InputCode::ValidationError);
+    let session_id = fields.session_id("sessionId")?;
+    let to = fields.required_str("toAdminId")?;
+    if !is_admin_id(to) {
+        return Err(fields.error("toAdminId", "toAdminId is not an admin id"));
+    }
+    Ok((session_id, to.to_owned()))
+}
+
+/// A reply's `force` (absent: false): send even though another agent holds the session.
+pub fn force(object: &Map<String, Value>) -> Result<bool, ApiError> {
+    let fields = Fields::new(object, InputCode::InvalidMessageData);
+    match fields.value("force") {
+        None => Ok(false),
+        Some(Value::Bool(force)) => Ok(*force),
+        Some(_) => Err(fields.error("force", "force must be true or false")),
+    }
+}
+
+/// The list's `?waiting=` and `?assignedTo=me|none` (one index per list, so not both).
+pub fn session_list(
+    waiting: bool,
+    assigned_to: Option<String>,
+    admin: &VerifiedAdmin,
+) -> Result<SessionList, ApiError> {
+    let invalid =
+        |message: &str| ApiError::bad_request(InputCode::ValidationError, "assignedTo", message);
+    let held = match assigned_to.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("me") => Some(SessionList::HeldBy(admin.admin_id.clone())),
+        Some("none") => Some(SessionList::Unassigned),
+        Some(_) => return Err(invalid("assignedTo must be me or none")),
+    };
+    match (waiting, held) {
+        (true, Some(_)) => Err(invalid("assignedTo cannot be combined with waiting=true")),
+        (true, None) => Ok(SessionList::Waiting),
+        (false, Some(list)) => Ok(list),
+        (false, None) => Ok(SessionList::All),
+    }
+}
