@@ -27,7 +27,8 @@ async fn a_message_id_reused_with_other_text_is_refused_and_agents_keys_never_co
         .assert_error(409, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(app.table_contents().await, before, "nothing stored");
 
-    // Two agents happen to use the same key: two replies, both stored.
+    // Two agents happen to use the same key: two replies, both stored (the second agent
+    // replies in the first one's session on purpose: `force`).
     let (ada, bo) = (
         app.sign_up_agent("Ada").await,
         app.sign_up_agent("Bo").await,
@@ -37,7 +38,7 @@ async fn a_message_id_reused_with_other_text_is_refused_and_agents_keys_never_co
             "/api/admin/chat/message",
             &agent.token,
             &json!({ "sessionId": session.session_id, "message": text,
-                     "sender": "admin", "messageId": "dashboard-1" }),
+                     "sender": "admin", "messageId": "dashboard-1", "force": true }),
         )
         .await
         .data();

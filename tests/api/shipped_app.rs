@@ -249,8 +249,13 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
                 let mut pause = pauses(100 + 10 * c as u64 + a as u64);
                 for i in 0..REPLIES_PER_AGENT {
                     tokio::time::sleep(pause()).await;
-                    app.agent_replies(&agent, &session_id, &format!("agent {a} to {c}: {i}"))
-                        .await;
+                    // Both in one session: the first reply claims it, the other agent forces.
+                    let text = format!("agent {a} to {c}: {i}");
+                    let body = json!({ "sessionId": session_id, "message": text,
+                                       "sender": "admin", "force": true });
+                    app.admin_post("/api/admin/chat/message", &agent.token, &body)
+                        .await
+                        .data();
                 }
             }));
         }
@@ -290,8 +295,12 @@ async fn two_customers_with_the_shipped_app_get_every_reply_exactly_once_in_orde
     // And once more the case that used to lose a reply, not left to timing: a reply, then the
     // customer writes, then the app polls after its own message.
     for customer in &customers {
-        app.agent_replies(&agents[0], &customer.session.session_id, "anything else?")
-            .await;
+        // Whichever agent's first reply claimed the session, this one goes in anyway.
+        let body = json!({ "sessionId": customer.session.session_id, "message": "anything else?",
+                           "sender": "admin", "force": true });
+        app.admin_post("/api/admin/chat/message", &agents[0].token, &body)
+            .await
+            .data();
         customer.send_message(&app, "no, thanks").await;
         customer.poll(&app).await;
     }
