@@ -10,5 +10,5 @@ if [[ ! -x /usr/bin/chromium ]]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
 fi
 [[ -d node_modules/playwright-core ]] || npm ci --no-audit --no-fund
-(cd ../.. && bash infra/setup.sh server && cargo build --quiet -p local-api)
+(cd ../.. && bash infra/setup.sh server && cargo build --quiet -p local-api -p chat-admin)
 npm test

@@ -32,10 +32,11 @@ const state = {
 };
 
 class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, details) {
     super(message);
     this.code = code;
     this.status = status;
+    this.details = details;
   }
 }
 
@@ -57,7 +58,7 @@ async function api(method, path, body) {
   }
   if (!payload || payload.success !== true) {
     const error = (payload && payload.error) || {};
-    throw new ApiError(error.code || `HTTP_${response.status}`, error.message || `Request failed (${response.status})`, response.status);
+    throw new ApiError(error.code || `HTTP_${response.status}`, error.message || `Request failed (${response.status})`, response.status, error.details);
   }
   return payload.data;
 }
@@ -131,6 +132,7 @@ function signOut(message) {
   state.knownIds = new Set();
   state.newestStart = null;
   sessionStorage.removeItem(AUTH_KEY);
+  resetTeam();
   showLogin(message);
 }
 
@@ -202,9 +204,11 @@ async function loadSessions() {
   let waiting;
   let recent;
   try {
+    // Filtered by holder (assignment.js), the list is that one listing alone.
+    const filter = listFilter();
     [waiting, recent] = await Promise.all([
-      fetchRows(['waiting', 'true'], WAITING_CAP),
-      fetchRows(null, state.list.recentWanted),
+      filter ? { rows: [], cursor: null } : fetchRows(['waiting', 'true'], WAITING_CAP),
+      fetchRows(filter, state.list.recentWanted),
     ]);
     $('sessions-error').textContent = '';
   } catch (error) {
@@ -251,7 +255,7 @@ function loadMore() {
     try {
       let added = [];
       while (list.recentCursor && added.length === 0) {
-        const page = await fetchRows(null, LIST_PAGE, list.recentCursor);
+        const page = await fetchRows(listFilter(), LIST_PAGE, list.recentCursor);
         const have = new Set(list.recent.map((s) => s.sessionId));
         const fresh = page.rows.filter((s) => !have.has(s.sessionId));
         list.recent.push(...fresh);
@@ -297,6 +301,7 @@ function renderSessions(sessions, fresh) {
       element('span', 'muted', `Started ${clock(session.startTime)} · ${since(session.startTime)} · ${session.messageCount} ${session.messageCount === 1 ? 'message' : 'messages'}`),
     );
     if (session.waitingSince) button.append(element('span', 'wait', `Waiting ${since(session.waitingSince)} for a reply`));
+    button.append(holderLine(session));
     if (session.lastMessage) {
       const who = session.lastMessage.sender === 'admin' ? 'Support: ' : '';
       button.append(element('span', 'preview', who + session.lastMessage.message));
@@ -331,6 +336,8 @@ async function openChat(sessionId) {
   $('transcript').replaceChildren();
   $('reply-text').value = '';
   $('reply-error').textContent = '';
+  $('reply-force').hidden = true;
+  $('assignment-error').textContent = '';
   $('chat-status').textContent = '';
   $('chat-empty').hidden = true;
   $('chat-open').hidden = false;
@@ -384,6 +391,7 @@ function renderDetails(session) {
   $('chat-title').textContent = `Chat with ${displayName(session.userInfo)}`;
   $('chat-meta').textContent = `${email}started ${clock(session.startTime)} · session ${session.sessionId}`;
   const active = session.status === 'active';
+  renderAssignment(session);
   $('end-chat').hidden = !active;
   $('reply-form').hidden = !active;
   if (active) {
@@ -413,7 +421,8 @@ function newMessageKey() {
   return `msg_admin_${crypto.randomUUID().replaceAll('-', '')}`;
 }
 
-async function sendReply(event) {
+// `force`: the agent chose "Send anyway" in a chat another agent holds.
+async function sendReply(event, force = false) {
   event.preventDefault();
   const sessionId = state.openId;
   const text = $('reply-text').value.trim();
@@ -426,13 +435,15 @@ async function sendReply(event) {
   try {
     await api('POST', '/api/admin/chat/message', {
       sessionId, message: text, sender: 'admin', timestamp: new Date().toISOString(), messageId: state.pending.key,
+      ...(force ? { force: true } : {}),
     });
     state.pending = null;
+    $('reply-force').hidden = true;
     if (state.openId === sessionId) $('reply-text').value = '';
     await pollChat().catch(() => {});
     await refreshSessions().catch(() => {});
   } catch (error) {
-    if (error.code !== 'SIGNED_OUT') $('reply-error').textContent = `Not sent: ${error.message}. Your text is kept; try again.`;
+    if (error.code !== 'SIGNED_OUT') $('reply-error').textContent = replyRefusal(error) || `Not sent: ${error.message}. Your text is kept; try again.`;
   } finally {
     $('reply-send').disabled = false;
     $('reply-send').textContent = 'Send';
@@ -466,6 +477,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) sendReply(event);
   });
   $('end-chat').addEventListener('click', endChat);
+  $('reply-force').addEventListener('click', (event) => sendReply(event, true));
   $('load-more').addEventListener('click', loadMore);
   try { state.auth = JSON.parse(sessionStorage.getItem(AUTH_KEY)); } catch { state.auth = null; }
   if (state.auth && new Date(state.auth.expiresAt).getTime() > Date.now()) showApp();

@@ -41,6 +41,8 @@ pub struct SessionDetails {
     pub waiting_since: Option<DateTime<Utc>>,
     pub rating: Option<u8>,
     pub feedback: Option<String>,
+    /// The agent who holds the session (kept after it ends); null: nobody.
+    pub assigned_to: Option<crate::store::items::Assignee>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +92,7 @@ impl ChatService {
                 waiting_since: session.waiting_since,
                 rating: session.rating,
                 feedback: session.feedback,
+                assigned_to: session.assigned_to,
             },
             messages: page
                 .messages
