@@ -74,12 +74,18 @@ async fn claim_transfer_and_release_move_the_session_between_agents_and_are_logg
     );
     let session = app.start_session("Ann").await;
     let id = session.session_id.as_str();
+    for agent in [&ada, &bo, &cy] {
+        // Each agent's account read is cached after the first call.
+        app.admin_get(LIST, &agent.token).await.data();
+    }
 
+    app.requests.take();
     let claimed = claim(&app, &ada, id).await;
     assert_eq!(
         claimed.data(),
         &json!({ "sessionId": id, "assignedTo": holder(&ada, "Ada") })
     );
+    assert_eq!(app.requests.take(), counts(&[("TransactWriteItems", 1)]));
     let refused = claim(&app, &bo, id).await;
     refused.assert_error(409, "ALREADY_ASSIGNED");
     assert_eq!(
@@ -99,16 +105,25 @@ async fn claim_transfer_and_release_move_the_session_between_agents_and_are_logg
         .await
         .assert_error(409, "ALREADY_ASSIGNED");
 
+    app.requests.take();
     let moved = transfer(&app, &ada, id, &bo.admin_id).await;
     assert_eq!(moved.data()["assignedTo"], holder(&bo, "Bo"));
+    let transfer_cost = counts(&[("GetItem", 1), ("TransactWriteItems", 1)]);
+    assert_eq!(
+        app.requests.take(),
+        transfer_cost,
+        "the target, then one transaction"
+    );
     claim(&app, &ada, id)
         .await
         .assert_error(409, "ALREADY_ASSIGNED");
+    app.requests.take();
     let released = release(&app, &bo, id).await;
     assert_eq!(
         released.data(),
         &json!({ "sessionId": id, "assignedTo": null })
     );
+    assert_eq!(app.requests.take(), counts(&[("TransactWriteItems", 1)]));
     // Releasing a session nobody holds changes (and logs) nothing.
     assert_eq!(
         release(&app, &cy, id).await.data()["assignedTo"],
