@@ -159,7 +159,7 @@ async fn claim_transfer_and_release_move_the_session_between_agents_and_are_logg
     let agents = app.admin_get("/api/admin/agents", &ada.token).await;
     assert_eq!(
         agents.data(),
-        &json!([holder(&ada, "Ada"), holder(&bo, "Bo")]),
+        &json!({ "agents": [holder(&ada, "Ada"), holder(&bo, "Bo")] }),
         "active agents only, no emails"
     );
     let handed = transfer(&app, &bo, id, &ada.admin_id).await;

@@ -1,5 +1,5 @@
-//! `GET /api/admin/agents`: the active support agents (`adminId`, `name`), for choosing whom
-//! to transfer a session to.
+//! `GET /api/admin/agents`: the active support agents (`data.agents`: `adminId`, `name`), for
+//! choosing whom to transfer a session to.
 
 use chat_core::http::{request, ApiError, Failure, Reply};
 use chat_core::{App, Endpoint};

@@ -34,7 +34,7 @@ function holderLine(session) {
 
 async function loadAgents() {
   if (team.agents) return team.agents;
-  team.agents = await api('GET', '/api/admin/agents');
+  team.agents = (await api('GET', '/api/admin/agents')).agents;
   const picker = $('transfer-to');
   picker.replaceChildren(...team.agents
     .filter((agent) => agent.adminId !== state.auth.admin.adminId)

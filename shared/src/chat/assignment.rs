@@ -23,6 +23,12 @@ pub struct Assignment {
     pub assigned_to: Option<Assignee>,
 }
 
+/// The active agents (`data.agents`: the envelope's `data` is always an object).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveAgents {
+    pub agents: Vec<AgentSummary>,
+}
+
 /// An active agent, as the dashboard's transfer picker shows them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,7 +125,7 @@ impl ChatService {
     }
 
     /// The agents a session can be transferred to: the active ones.
-    pub async fn active_agents(&self) -> Result<Vec<AgentSummary>, ChatError> {
+    pub async fn active_agents(&self) -> Result<ActiveAgents, ChatError> {
         let mut agents: Vec<AgentSummary> = self
             .store
             .admins()
@@ -132,7 +138,7 @@ impl ChatService {
             })
             .collect();
         agents.sort_by_key(|agent| agent.name.to_lowercase());
-        Ok(agents)
+        Ok(ActiveAgents { agents })
     }
 
     /// One conditional transaction; a refusal is read from the session DynamoDB hands back.

@@ -17,7 +17,7 @@ pub mod sessions;
 pub mod transcripts;
 
 pub use activity::{ActivityEntry, ActivityLog};
-pub use assignment::{AgentSummary, Assignment};
+pub use assignment::{ActiveAgents, AgentSummary, Assignment};
 pub use messages::{OutgoingMessage, SentMessage, WireMessage};
 pub use polls::{PolledMessages, POLL_LIMIT};
 pub use ratings::RatingReceipt;
