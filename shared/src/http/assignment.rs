@@ -55,3 +55,56 @@ pub fn session_list(
         (false, None) => Ok(SessionList::All),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin() -> VerifiedAdmin {
+        VerifiedAdmin {
+            admin_id: "adm_1".into(),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+        }
+    }
+
+    #[test]
+    fn the_list_filter_is_one_listing_at_a_time() {
+        let list = |waiting, assigned: Option<&str>| {
+            session_list(waiting, assigned.map(str::to_owned), &admin())
+        };
+        assert_eq!(list(false, None).unwrap(), SessionList::All);
+        assert_eq!(list(false, Some("")).unwrap(), SessionList::All);
+        assert_eq!(list(true, None).unwrap(), SessionList::Waiting);
+        assert_eq!(
+            list(false, Some("me")).unwrap(),
+            SessionList::HeldBy("adm_1".into())
+        );
+        assert_eq!(list(false, Some("none")).unwrap(), SessionList::Unassigned);
+        for (waiting, assigned) in [
+            (false, "Me"),
+            (false, "adm_1"),
+            (true, "me"),
+            (true, "none"),
+        ] {
+            assert!(
+                list(waiting, Some(assigned)).is_err(),
+                "{waiting} {assigned}"
+            );
+        }
+    }
+
+    #[test]
+    fn force_is_a_boolean_and_absent_means_no() {
+        let body = |value: Value| {
+            serde_json::json!({ "force": value })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        assert!(!force(&Map::new()).unwrap());
+        assert!(!force(&body(Value::Null)).unwrap());
+        assert!(force(&body(Value::Bool(true))).unwrap());
+        assert!(force(&body("true".into())).is_err());
+    }
+}

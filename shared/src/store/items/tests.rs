@@ -105,8 +105,30 @@ fn a_new_session_is_stored_with_millisecond_times_and_its_keys() {
         s("2026-11-28T10:00:00.120Z#chat_1700000000000_abc")
     );
     assert_eq!(encoded["sessionId"], s("chat_1700000000000_abc"));
+    // Nobody holds a new session: it is in the assignee index's unassigned partition.
+    assert_eq!(encoded["GSI5PK"], s("UNASSIGNED"));
+    assert_eq!(encoded["GSI5SK"], encoded["GSI1SK"]);
+    assert!(!encoded.contains_key("assignedTo"));
     let decoded: SessionItem = serde_dynamo::from_item(encoded).unwrap();
     assert_eq!(decoded, item);
+}
+
+#[test]
+fn a_held_session_names_its_holder_and_one_stored_before_holders_decodes_as_unassigned() {
+    let mut stored = stored_session();
+    let holder = map(&[("adminId", s("adm_agent1")), ("name", s("Ada"))]);
+    stored.insert("assignedTo".into(), AttributeValue::M(holder));
+    let item: SessionItem = serde_dynamo::from_item(stored.clone()).unwrap();
+    assert_eq!(
+        item.assigned_to,
+        Some(Assignee {
+            admin_id: "adm_agent1".into(),
+            name: "Ada".into()
+        })
+    );
+    assert_eq!(serde_dynamo::to_item::<_, Item>(&item).unwrap(), stored);
+    let before: SessionItem = serde_dynamo::from_item(stored_session()).unwrap();
+    assert_eq!(before.assigned_to, None);
 }
 
 #[test]
