@@ -4,6 +4,7 @@
 mod admin_auth;
 mod admin_flow;
 mod bad_input;
+mod canned_responses;
 mod client_flow;
 mod client_rules;
 mod concurrency;
@@ -15,3 +16,4 @@ mod request_counts;
 mod secret_rotation;
 mod shipped_app;
 mod sign_in_lockout;
+mod typing_and_read;

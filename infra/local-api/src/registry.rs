@@ -17,5 +17,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_end_session::ENDPOINT,
         admin_activity::ENDPOINT,
         admin_dashboard::ENDPOINT,
+        client_typing::ENDPOINT,
+        admin_typing::ENDPOINT,
+        admin_canned_responses::ENDPOINT,
+        admin_create_canned_response::ENDPOINT,
+        admin_update_canned_response::ENDPOINT,
+        admin_delete_canned_response::ENDPOINT,
     ]
 }

@@ -8,14 +8,17 @@
 //! how a client proves which session it may use.
 
 pub mod activity;
+pub mod canned;
 pub mod delivery;
 pub mod messages;
 pub mod polls;
 pub mod ratings;
 pub mod sessions;
 pub mod transcripts;
+pub mod typing;
 
 pub use activity::{ActivityEntry, ActivityLog};
+pub use canned::{CannedDraft, CannedResponse, CannedResponses, DeletedCannedResponse, Shortcut};
 pub use messages::{OutgoingMessage, SentMessage, WireMessage};
 pub use polls::{PolledMessages, POLL_LIMIT};
 pub use ratings::RatingReceipt;
@@ -23,6 +26,7 @@ pub use sessions::{
     ActiveSessionView, ActiveSessions, EndedSession, NewSession, StartedSession, MAX_PAGE,
 };
 pub use transcripts::{SessionDetails, Transcript, TranscriptMessage};
+pub use typing::TypingReceipt;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -51,6 +55,13 @@ pub enum ChatError {
     /// The same `messageId` with another text: a client bug, not a retry.
     #[error("this messageId was already used for a different message")]
     IdempotencyKeyReused,
+    /// Canned replies: another reply has this shortcut.
+    #[error("another canned response already uses this shortcut")]
+    ShortcutTaken,
+    #[error("canned response not found")]
+    CannedResponseNotFound,
+    #[error("the team already has the most canned responses allowed")]
+    TooManyCannedResponses,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

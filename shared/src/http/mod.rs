@@ -2,6 +2,7 @@
 //!
 //! [`ApiError::into_parts`] is the one place where an error becomes a status and a code.
 
+pub mod canned;
 pub mod parse;
 pub mod query;
 pub mod request;
@@ -129,6 +130,13 @@ impl ApiError {
                     ChatError::Contention => (StatusCode::SERVICE_UNAVAILABLE, "SESSION_BUSY"),
                     ChatError::IdempotencyKeyReused => {
                         (StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED")
+                    }
+                    ChatError::ShortcutTaken => (StatusCode::CONFLICT, "SHORTCUT_TAKEN"),
+                    ChatError::CannedResponseNotFound => {
+                        (StatusCode::NOT_FOUND, "CANNED_RESPONSE_NOT_FOUND")
+                    }
+                    ChatError::TooManyCannedResponses => {
+                        (StatusCode::CONFLICT, "TOO_MANY_CANNED_RESPONSES")
                     }
                     ChatError::Store(_) => unreachable!("handled above"),
                 };

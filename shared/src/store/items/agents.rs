@@ -84,6 +84,9 @@ pub enum ActivityAction {
     ViewedSession,
     /// Too many failed sign-ins for the agent's email; sign-in is refused for a while.
     SignInLocked,
+    CreatedCannedResponse,
+    UpdatedCannedResponse,
+    DeletedCannedResponse,
 }
 
 /// In the session's partition (`ACT#...`, so a session's log is one Query), and in two indexes:
@@ -121,6 +124,8 @@ pub struct ActivityItem {
 pub enum ActivitySubject<'a> {
     Session(&'a SessionId),
     Account,
+    /// The team's canned replies (in their partition; `sessionId` is empty).
+    CannedResponses,
 }
 
 impl ActivityItem {
@@ -138,6 +143,7 @@ impl ActivityItem {
         let (pk, session_id) = match subject {
             ActivitySubject::Session(session) => (session_pk(session), session.to_string()),
             ActivitySubject::Account => (admin_pk(admin_id), String::new()),
+            ActivitySubject::CannedResponses => (CANNED_PK.to_owned(), String::new()),
         };
         Self {
             pk,

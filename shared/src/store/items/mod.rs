@@ -16,6 +16,7 @@
 //! in the same transaction, so the list's `totalActive` is one read.
 
 mod agents;
+mod canned;
 
 pub use super::keys::KeyOwner;
 use super::keys::*;
@@ -23,6 +24,7 @@ use crate::clock::{as_iso8601, to_millis};
 use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
 pub use agents::{ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem};
+pub use canned::{CannedResponseItem, ShortcutItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +98,8 @@ pub enum Entity {
     AdminEmail,
     Activity,
     SignInFailures,
+    CannedResponse,
+    CannedShortcut,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -193,6 +197,26 @@ pub struct SessionItem {
     /// Epoch seconds; DynamoDB's TTL deletes the item after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Typing signals, each written at most every few seconds; never part of an index key.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub customer_typing_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub support_typing_at: Option<DateTime<Utc>>,
+    /// The newest user message an agent's transcript read has returned (its sequence number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_read_up_to: Option<u64>,
+    /// The newest support message a poll has returned (the marker itself may pass user
+    /// messages); written by the poll's own marker update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_support_id: Option<u64>,
 }
 
 /// How far client polls have delivered a session's support messages (kept on the session
@@ -251,6 +275,10 @@ impl SessionItem {
             feedback: None,
             rated_at: None,
             expires_at: None,
+            customer_typing_at: None,
+            support_typing_at: None,
+            support_read_up_to: None,
+            delivered_support_id: None,
         }
     }
 
