@@ -17,6 +17,7 @@ pub const ENDPOINT: Endpoint = Endpoint::files("admin-dashboard", handle);
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
+const TEAM_EXTRAS_JS: &str = include_str!("../assets/team-extras.js");
 
 /// Only our own files, only over our own origin: no inline code, no framing, no other hosts.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -29,6 +30,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(INDEX_HTML)
         .chain_update(APP_JS)
         .chain_update(APP_CSS)
+        .chain_update(TEAM_EXTRAS_JS)
         .finalize();
     chat_core::ids::hex(&digest[..6])
 });
@@ -61,6 +63,12 @@ fn asset(name: Option<&str>) -> Option<Asset> {
         }),
         Some("app.js") => Some(Asset {
             body: APP_JS,
+            is_page: false,
+            content_type: "text/javascript; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some("team-extras.js") => Some(Asset {
+            body: TEAM_EXTRAS_JS,
             is_page: false,
             content_type: "text/javascript; charset=utf-8",
             cache_control: immutable,
@@ -138,9 +146,10 @@ mod tests {
         );
         assert!(!INDEX.contains("style="), "the CSP forbids inline styles");
         assert!(
-            !APP_JS.contains("innerHTML"),
+            !APP_JS.contains("innerHTML") && !TEAM_EXTRAS_JS.contains("innerHTML"),
             "user text is only ever set as text"
         );
+        assert!(page.contains(&format!("\"/v1/admin/team-extras.js?v={}\"", *VERSION)));
     }
 
     #[test]
