@@ -168,6 +168,35 @@ async fn a_team_shares_canned_replies_and_every_change_is_logged() {
         "DELETED_CANNED_RESPONSE"
     );
     assert_eq!(log.data()["entries"][0]["details"]["shortcut"], "hello");
+
+    // The log pages through these entries too: a cursor on one is one the log issued.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = app
+            .admin_get(
+                &format!("/api/admin/activity?adminId={}&limit=1{after}", bo.admin_id),
+                &bo.token,
+            )
+            .await;
+        let data = page.data();
+        paged.extend(
+            data["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["action"].as_str().unwrap().to_owned()),
+        );
+        match data["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged,
+        ["CREATED_CANNED_RESPONSE", "UPDATED_CANNED_RESPONSE"]
+    );
 }
 
 #[tokio::test]
