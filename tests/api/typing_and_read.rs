@@ -249,3 +249,27 @@ async fn each_side_sees_how_far_the_other_has_read() {
     let data = transcript(&app, &agent, &session.session_id, Some(&last)).await;
     assert_eq!(data["customerReadUpTo"], last.as_str());
 }
+
+#[tokio::test]
+async fn in_migration_mode_typing_follows_the_token_rules_of_a_send() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_at(Arc::new(clock.clone()), |config| {
+        config.require_client_token = false
+    })
+    .await;
+    let session = app.start_session("Ann").await;
+    let body = json!({ "sessionId": session.session_id });
+    // An old app build without the header may signal typing...
+    let tokenless = app.post_json("/api/chat/typing", None, &body).await;
+    assert_eq!(tokenless.data()["throttled"], false);
+    // ...until the session has seen its token (remembered by the typing write itself).
+    clock.advance(Duration::seconds(4));
+    customer_types(&app, &session).await.data();
+    clock.advance(Duration::seconds(4));
+    app.post_json("/api/chat/typing", None, &body)
+        .await
+        .assert_error(401, "NO_TOKEN");
+    app.post_json("/api/chat/typing", Some(WRONG_TOKEN), &body)
+        .await
+        .assert_error(404, "SESSION_NOT_FOUND");
+}
