@@ -231,9 +231,15 @@ async fn agents_read_whole_transcripts_and_opening_one_is_logged_once() {
             &agent.token,
         )
         .await;
+    // The log entry, and the agents' read marker moving to the customer's message.
     assert_eq!(
         app.requests.take(),
-        [("PutItem".to_owned(), 1), ("Query".to_owned(), 1)].into()
+        [
+            ("PutItem".to_owned(), 1),
+            ("Query".to_owned(), 1),
+            ("UpdateItem".to_owned(), 1)
+        ]
+        .into()
     );
     let data = opened.data();
     let messages = data["messages"].as_array().unwrap();
@@ -265,10 +271,12 @@ async fn agents_read_whole_transcripts_and_opening_one_is_logged_once() {
         [
             ("GetItem".to_owned(), 1),
             ("Query".to_owned(), 1),
-            ("TransactWriteItems".to_owned(), 1)
+            ("TransactWriteItems".to_owned(), 1),
+            ("UpdateItem".to_owned(), 1)
         ]
         .into(),
-        "the user's send (2) and the dashboard's poll (1 Query, no log entry)"
+        "the user's send (2) and the dashboard's poll (1 Query, no log entry, the read \
+         marker moving to the new message)"
     );
     let messages = polled.data()["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);

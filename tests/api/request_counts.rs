@@ -141,3 +141,41 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     .assert_error(400, "INVALID_RATING_DATA");
     assert_eq!(app.requests.take(), counts(&[]));
 }
+
+/// Typing and read state ride on the session item the poll reads anyway: still 1 request.
+#[tokio::test]
+async fn the_poll_carries_typing_and_read_state_in_its_one_request() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let session = app.start_session("Ann").await;
+    let own = app.user_says(&session, "hello").await;
+    app.admin_get(
+        &format!("/api/admin/chat/messages/{}", session.session_id),
+        &agent.token,
+    )
+    .await
+    .data();
+    app.admin_post(
+        "/api/admin/chat/typing",
+        &agent.token,
+        &json!({ "sessionId": session.session_id }),
+    )
+    .await
+    .data();
+    app.requests.take();
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&own))
+        .await;
+    assert_eq!(
+        (
+            &polled.data()["supportTyping"],
+            &polled.data()["supportReadUpTo"]
+        ),
+        (&json!(true), &json!(own))
+    );
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("GetItem", 1)]),
+        "a poll with typing and read state = 1 read of the session"
+    );
+}

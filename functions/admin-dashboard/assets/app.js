@@ -362,6 +362,8 @@ async function pollChat() {
     if (state.openId !== sessionId) return;
     renderDetails(data.session);
     appendMessages(data.messages);
+    // team-extras.js shows the typing line and read ticks from it.
+    document.dispatchEvent(new CustomEvent('chat:transcript', { detail: { sessionId, data } }));
   } catch (error) {
     if (error.code === 'SESSION_NOT_FOUND' && state.openId === sessionId) {
       $('chat-status').textContent = 'This chat no longer exists.';

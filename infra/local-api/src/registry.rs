@@ -21,5 +21,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_transfer_session::ENDPOINT,
         admin_release_session::ENDPOINT,
         admin_agents::ENDPOINT,
+        client_typing::ENDPOINT,
+        admin_typing::ENDPOINT,
+        admin_canned_responses::ENDPOINT,
+        admin_create_canned_response::ENDPOINT,
+        admin_update_canned_response::ENDPOINT,
+        admin_delete_canned_response::ENDPOINT,
     ]
 }

@@ -9,15 +9,18 @@
 
 pub mod activity;
 pub mod assignment;
+pub mod canned;
 pub mod delivery;
 pub mod messages;
 pub mod polls;
 pub mod ratings;
 pub mod sessions;
 pub mod transcripts;
+pub mod typing;
 
 pub use activity::{ActivityEntry, ActivityLog};
 pub use assignment::{ActiveAgents, AgentSummary, Assignment};
+pub use canned::{CannedDraft, CannedResponse, CannedResponses, DeletedCannedResponse, Shortcut};
 pub use messages::{OutgoingMessage, SentMessage, WireMessage};
 pub use polls::{PolledMessages, POLL_LIMIT};
 pub use ratings::RatingReceipt;
@@ -26,6 +29,7 @@ pub use sessions::{
     MAX_PAGE,
 };
 pub use transcripts::{SessionDetails, Transcript, TranscriptMessage};
+pub use typing::TypingReceipt;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -59,6 +63,13 @@ pub enum ChatError {
     AlreadyAssigned(crate::store::items::Assignee),
     #[error("toAdminId is not an active agent")]
     InvalidTransferTarget,
+    /// Canned replies: another reply has this shortcut.
+    #[error("another canned response already uses this shortcut")]
+    ShortcutTaken,
+    #[error("canned response not found")]
+    CannedResponseNotFound,
+    #[error("the team already has the most canned responses allowed")]
+    TooManyCannedResponses,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

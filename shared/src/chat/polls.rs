@@ -2,7 +2,7 @@
 //! session state, and the client's presence.
 
 use super::messages::WireMessage;
-use super::{delivery, ChatError, ChatService, ClientAccess};
+use super::{delivery, typing, ChatError, ChatService, ClientAccess};
 use crate::ids::MessageId;
 use crate::model::SessionStatus;
 use crate::store::items::{EndReason, MessageItem, SessionItem};
@@ -22,6 +22,10 @@ pub struct PolledMessages {
     /// Why it ended (`user`, `idle`, `admin`); null while active.
     pub end_reason: Option<EndReason>,
     pub has_more: bool,
+    /// An agent signalled typing within the last 5 s.
+    pub support_typing: bool,
+    /// The newest user message an agent has seen in the transcript (null: none yet).
+    pub support_read_up_to: Option<MessageId>,
 }
 
 impl ChatService {
@@ -60,6 +64,12 @@ impl ChatService {
             let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
             write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
                 .map(|reached| (session.delivery(), reached));
+            // The newest reply returned for the first time, kept next to the marker (which may
+            // stand on a user message) for the agents' read ticks.
+            write.newest_delivered = returned
+                .last()
+                .copied()
+                .filter(|&seq| write.delivery.is_some() && seq > session.delivered_support_seq);
             messages = range.messages;
         }
         let now = self.now();
@@ -78,6 +88,9 @@ impl ChatService {
             session_status: session.status,
             end_reason: session.end_reason,
             has_more,
+            support_typing: session.status.is_active()
+                && typing::shows_typing(session.support_typing_at, now),
+            support_read_up_to: typing::message_id(session.support_read_up_to),
         })
     }
 

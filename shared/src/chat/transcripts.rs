@@ -1,6 +1,6 @@
 //! An agent's view of one session: its details and its transcript, both sides.
 
-use super::{ChatError, ChatService};
+use super::{typing, ChatError, ChatService};
 use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
 use crate::ids::{MessageId, SessionId};
@@ -52,6 +52,10 @@ pub struct Transcript {
     pub messages: Vec<TranscriptMessage>,
     /// More than one response's worth of messages follow the last one returned.
     pub has_more: bool,
+    /// The customer signalled typing within the last 5 s.
+    pub customer_typing: bool,
+    /// The newest support message the customer's polls have returned (null: none yet).
+    pub customer_read_up_to: Option<MessageId>,
 }
 
 impl ChatService {
@@ -79,6 +83,10 @@ impl ChatService {
             );
             self.store.put_activity(&viewed).await?;
         }
+        self.mark_read_by_support(&session, &page.messages).await?;
+        let customer_typing = session.status.is_active()
+            && typing::shows_typing(session.customer_typing_at, self.now());
+        let customer_read_up_to = typing::message_id(session.delivered_support_id);
         Ok(Transcript {
             session: SessionDetails {
                 session_id: session.session_id,
@@ -106,6 +114,8 @@ impl ChatService {
                 })
                 .collect(),
             has_more: page.truncated,
+            customer_typing,
+            customer_read_up_to,
         })
     }
 

@@ -3,6 +3,7 @@
 //! [`ApiError::into_parts`] is the one place where an error becomes a status and a code.
 
 pub mod assignment;
+pub mod canned;
 pub mod parse;
 pub mod query;
 pub mod request;
@@ -137,6 +138,13 @@ impl ApiError {
                         return (StatusCode::CONFLICT, "ALREADY_ASSIGNED", message, details);
                     }
                     ChatError::InvalidTransferTarget => (StatusCode::BAD_REQUEST, "INVALID_ADMIN"),
+                    ChatError::ShortcutTaken => (StatusCode::CONFLICT, "SHORTCUT_TAKEN"),
+                    ChatError::CannedResponseNotFound => {
+                        (StatusCode::NOT_FOUND, "CANNED_RESPONSE_NOT_FOUND")
+                    }
+                    ChatError::TooManyCannedResponses => {
+                        (StatusCode::CONFLICT, "TOO_MANY_CANNED_RESPONSES")
+                    }
                     ChatError::Store(_) => unreachable!("handled above"),
                 };
                 (status, code, capitalize(&err.to_string()), Value::Null)

@@ -97,3 +97,17 @@ pub fn assignee_partition(admin_id: Option<&str>) -> String {
         None => "UNASSIGNED".to_owned(),
     }
 }
+
+/// The team's canned replies, all in one partition: `RESPONSE#<id>` each (one Query lists
+/// them), `SHORTCUT#<shortcut>` keeping a shortcut unique, `COUNT` capping how many exist.
+pub const CANNED_PK: &str = "CANNED";
+pub const CANNED_RESPONSE_SK_PREFIX: &str = "RESPONSE#";
+pub const CANNED_COUNT_SK: &str = "COUNT";
+
+pub fn canned_response_sk(response_id: &str) -> String {
+    format!("{CANNED_RESPONSE_SK_PREFIX}{response_id}")
+}
+
+pub fn canned_shortcut_sk(shortcut: &str) -> String {
+    format!("SHORTCUT#{shortcut}")
+}

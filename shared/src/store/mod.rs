@@ -6,21 +6,25 @@
 pub mod activity;
 pub mod admins;
 pub mod assignment;
+pub mod canned;
 pub mod items;
 pub mod keys;
 pub mod messages;
 pub mod page;
 pub mod sessions;
 pub mod sign_in;
+pub mod typing;
 
 pub use activity::ActivityFilter;
 pub use admins::AdminChange;
 pub use assignment::{HolderGuard, Reassign, ReassignOutcome};
+pub use canned::CannedWrite;
 pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
 pub use page::{Page, PageCursor};
 pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateSession};
+pub use typing::{TypingWrite, Typist};
 
 use crate::ids::SessionId;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

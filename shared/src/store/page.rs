@@ -81,7 +81,7 @@ impl PageCursor {
                 index_keys(index, partition).is_some_and(|names| {
                     strings.len() == 4
                         && names.iter().all(|n| strings.contains_key(n))
-                        && session_of(get("PK")).is_some()
+                        && get("PK").is_some_and(is_activity_partition)
                         && get("SK").is_some_and(|sk| sk.starts_with(ACTIVITY_SK_PREFIX))
                 })
             }
@@ -93,6 +93,12 @@ impl PageCursor {
         };
         fits.then(|| strings.into_iter().map(|(k, v)| (k, s(v))).collect())
     }
+}
+
+/// Where activity entries live: a session's partition, an agent's (a sign-in lock), or the
+/// canned replies'.
+fn is_activity_partition(pk: &str) -> bool {
+    session_of_pk(pk).is_some() || pk.starts_with("ADMIN#") || pk == CANNED_PK
 }
 
 #[derive(Debug)]

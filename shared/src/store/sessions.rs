@@ -42,6 +42,8 @@ pub struct PollWrite {
     pub seen_at: Option<DateTime<Utc>>,
     /// The client presented its token (remembered so it is required from now on).
     pub token_presented: bool,
+    /// The newest support message this poll returned first (written with the marker).
+    pub newest_delivered: Option<u64>,
 }
 
 fn counter_key() -> Item {
@@ -300,6 +302,10 @@ impl ChatStore {
                     reached.poll_cursor.map_or(AttributeValue::Null(true), n),
                 )
                 .expression_attribute_values(":seen", n(seen.seq));
+            if let Some(newest) = write.newest_delivered {
+                sets.push("deliveredSupportId = :newest");
+                request = request.expression_attribute_values(":newest", n(newest));
+            }
         }
         if let Some(at) = write.seen_at {
             // GSI3SK moves with it; an ended session has no GSI3PK, so it stays out of the index.

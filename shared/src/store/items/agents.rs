@@ -87,6 +87,9 @@ pub enum ActivityAction {
     ClaimedSession,
     TransferredSession,
     ReleasedSession,
+    CreatedCannedResponse,
+    UpdatedCannedResponse,
+    DeletedCannedResponse,
 }
 
 /// Who holds a session (`assignedTo`): the agent's id, and their name as it was when they
@@ -133,6 +136,8 @@ pub struct ActivityItem {
 pub enum ActivitySubject<'a> {
     Session(&'a SessionId),
     Account,
+    /// The team's canned replies (in their partition; `sessionId` is empty).
+    CannedResponses,
 }
 
 impl ActivityItem {
@@ -150,6 +155,7 @@ impl ActivityItem {
         let (pk, session_id) = match subject {
             ActivitySubject::Session(session) => (session_pk(session), session.to_string()),
             ActivitySubject::Account => (admin_pk(admin_id), String::new()),
+            ActivitySubject::CannedResponses => (CANNED_PK.to_owned(), String::new()),
         };
         Self {
             pk,

@@ -17,16 +17,20 @@
 //! in the same transaction, so the list's `totalActive` is one read.
 
 mod agents;
+mod canned;
+mod messages;
 
 pub use super::keys::KeyOwner;
 use super::keys::*;
 use crate::clock::{as_iso8601, to_millis};
-use crate::ids::{IdempotencyKey, MessageId, SessionId, TokenHash};
+use crate::ids::{MessageId, SessionId, TokenHash};
 use crate::model::{Sender, SessionStatus, UserInfo};
 pub use agents::{
     ActivityAction, ActivityItem, ActivitySubject, AdminEmailItem, AdminItem, Assignee,
 };
+pub use canned::{CannedResponseItem, ShortcutItem};
 use chrono::{DateTime, Utc};
+pub use messages::{IdempotencyItem, MessageItem, SenderKey};
 use serde::{Deserialize, Serialize};
 
 /// Why a session is no longer active (`endReason` in every view of it).
@@ -99,6 +103,8 @@ pub enum Entity {
     AdminEmail,
     Activity,
     SignInFailures,
+    CannedResponse,
+    CannedShortcut,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -203,6 +209,26 @@ pub struct SessionItem {
     /// The agent who holds the session; absent: unassigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned_to: Option<Assignee>,
+    /// Typing signals, each written at most every few seconds; never part of an index key.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub customer_typing_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub support_typing_at: Option<DateTime<Utc>>,
+    /// The newest user message an agent's transcript read has returned (its sequence number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_read_up_to: Option<u64>,
+    /// The newest support message a poll has returned (the marker itself may pass user
+    /// messages); written by the poll's own marker update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_support_id: Option<u64>,
 }
 
 /// How far client polls have delivered a session's support messages (kept on the session
@@ -264,6 +290,10 @@ impl SessionItem {
             rated_at: None,
             expires_at: None,
             assigned_to: None,
+            customer_typing_at: None,
+            support_typing_at: None,
+            support_read_up_to: None,
+            delivered_support_id: None,
         }
     }
 
@@ -273,102 +303,6 @@ impl SessionItem {
             count: self.delivered_support_count,
             poll_cursor: self.delivery_cursor,
             poll_start: self.delivery_from,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    pub entity: Entity,
-    pub message_id: MessageId,
-    pub sender: Sender,
-    pub message: String,
-    #[serde(with = "as_iso8601")]
-    pub timestamp: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_id: Option<String>,
-    pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IdempotencyItem {
-    #[serde(rename = "PK")]
-    pub pk: String,
-    #[serde(rename = "SK")]
-    pub sk: String,
-    pub entity: Entity,
-    pub message_id: MessageId,
-    #[serde(with = "as_iso8601")]
-    pub timestamp: DateTime<Utc>,
-    /// SHA-256 of the text the key was first used with: the same key with another text is a
-    /// client bug, not a retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text_hash: Option<String>,
-    pub expires_at: i64,
-}
-
-impl MessageItem {
-    /// Message `id` of the session, its keys derived from both.
-    pub fn new(
-        session: &SessionId,
-        id: MessageId,
-        sender: Sender,
-        text: String,
-        timestamp: DateTime<Utc>,
-        admin_id: Option<String>,
-        expires_at: i64,
-    ) -> Self {
-        Self {
-            pk: session_pk(session),
-            sk: message_sk(id),
-            entity: Entity::Message,
-            message_id: id,
-            sender,
-            message: text,
-            timestamp: to_millis(timestamp),
-            admin_id,
-            expires_at,
-        }
-    }
-}
-
-/// Whose key a send carried, and the key: names the send's idempotency item.
-#[derive(Debug, Clone, Copy)]
-pub struct SenderKey<'a> {
-    pub owner: KeyOwner<'a>,
-    pub key: &'a IdempotencyKey,
-}
-
-impl SenderKey<'_> {
-    pub(crate) fn sk(&self) -> String {
-        idempotency_sk(self.owner, self.key)
-    }
-}
-
-impl IdempotencyItem {
-    /// What `key` produced: message `message_id`, sent at `timestamp`, with this text.
-    pub fn new(
-        session: &SessionId,
-        key: SenderKey<'_>,
-        message_id: MessageId,
-        timestamp: DateTime<Utc>,
-        text_hash: String,
-        expires_at: i64,
-    ) -> Self {
-        Self {
-            pk: session_pk(session),
-            sk: key.sk(),
-            entity: Entity::Idempotency,
-            message_id,
-            timestamp: to_millis(timestamp),
-            text_hash: Some(text_hash),
-            expires_at,
         }
     }
 }

@@ -225,3 +225,58 @@ fn an_item_with_a_malformed_id_or_time_is_refused_not_defaulted() {
     preview.insert("messageId".into(), s("msg_7"));
     assert!(serde_dynamo::from_item::<_, SessionItem>(stored).is_err());
 }
+
+#[test]
+fn typing_and_read_state_round_trip_and_older_sessions_decode_without_it() {
+    let older: SessionItem = serde_dynamo::from_item(stored_session()).unwrap();
+    assert_eq!(
+        (older.customer_typing_at, older.support_read_up_to),
+        (None, None)
+    );
+    let mut stored = stored_session();
+    stored.insert("customerTypingAt".into(), s("2026-11-28T10:05:01.500Z"));
+    stored.insert("supportTypingAt".into(), s("2026-11-28T10:05:02.000Z"));
+    stored.insert("supportReadUpTo".into(), n(3));
+    stored.insert("deliveredSupportId".into(), n(2));
+    let item: SessionItem = serde_dynamo::from_item(stored.clone()).unwrap();
+    assert_eq!(
+        item.customer_typing_at,
+        Some(at("2026-11-28T10:05:01.500Z"))
+    );
+    assert_eq!(item.support_typing_at, Some(at("2026-11-28T10:05:02.000Z")));
+    assert_eq!(
+        (item.support_read_up_to, item.delivered_support_id),
+        (Some(3), Some(2))
+    );
+    assert_eq!(serde_dynamo::to_item::<_, Item>(&item).unwrap(), stored);
+}
+
+#[test]
+fn canned_replies_and_their_shortcut_guards_round_trip() {
+    let stored = map(&[
+        ("PK", s("CANNED")),
+        ("SK", s("RESPONSE#cr_0123456789abcdef")),
+        ("entity", s("cannedresponse")),
+        ("responseId", s("cr_0123456789abcdef")),
+        ("shortcut", s("greet")),
+        ("text", s("Hello!")),
+        ("updatedBy", s("adm_agent1")),
+        ("updatedAt", s("2026-11-28T10:05:00.000Z")),
+    ]);
+    let item: CannedResponseItem = serde_dynamo::from_item(stored.clone()).unwrap();
+    assert_eq!(
+        item,
+        CannedResponseItem::new(
+            "cr_0123456789abcdef",
+            "greet",
+            "Hello!",
+            "adm_agent1",
+            at("2026-11-28T10:05:00.000Z")
+        )
+    );
+    assert_eq!(serde_dynamo::to_item::<_, Item>(&item).unwrap(), stored);
+    let guard: Item =
+        serde_dynamo::to_item(ShortcutItem::new("greet", "cr_0123456789abcdef")).unwrap();
+    assert_eq!(guard["SK"], s("SHORTCUT#greet"));
+    assert_eq!(guard["responseId"], s("cr_0123456789abcdef"));
+}

@@ -1,0 +1,177 @@
+// Signs of life and canned replies in the dashboard, in headless Chromium against a local stack
+// of its own: the customer's typing shows under the transcript, the read tick appears once the
+// customer's poll returned the reply, the agent's typing reaches the poll, and the canned-reply
+// picker works by keyboard and inserts the text without sending it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const AGENT = { email: 'extras@support.test', password: 'a long password for the extras test' };
+
+let stack;
+let browser;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startStack() {
+  const port = await freePort();
+  const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-extras',
+    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password };
+  delete env.AWS_ENDPOINT_URL_DYNAMODB;
+  const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
+  const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('Support chat API: ')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function call(method, path, body, headers = {}) {
+  const response = await fetch(stack.url + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+before(async () => {
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack) {
+    stack.child.kill('SIGINT');
+    await new Promise((resolve) => stack.child.once('exit', resolve));
+  }
+});
+
+test('typing, read ticks and the canned-reply picker', { timeout: 120_000 }, async () => {
+  // The team has two canned replies (made through the API).
+  const login = await call('POST', '/api/admin/auth/login', AGENT);
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const admin = { Authorization: `Bearer ${login.body.data.token}` };
+  for (const [shortcut, text] of [['greet', 'Hello! Thanks for waiting.'], ['refund', 'Refunds take five days.']]) {
+    const created = await call('POST', '/api/admin/canned-responses', { shortcut, text }, admin);
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+  }
+
+  // A customer asks something.
+  const created = await call('POST', '/api/chat/session', { userInfo: { name: 'Kim Park' } });
+  const { sessionId, clientToken } = created.body.data;
+  const client = { 'X-Chat-Token': clientToken };
+  const poll = () => call('GET', `/api/chat/poll/${sessionId}`, undefined, client);
+  await call('POST', '/api/chat/message', { sessionId, message: 'Where is my parcel?' }, client);
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  const typingSignals = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/api/admin/chat/typing')) typingSignals.push(Date.now());
+  });
+  await page.goto(`${stack.url}/v1/admin`);
+  await page.getByLabel('Email').fill(AGENT.email);
+  await page.getByLabel('Password').fill(AGENT.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#session-list button', { hasText: 'Kim Park' }).click();
+  await page.locator('#transcript li.user', { hasText: 'Where is my parcel?' }).waitFor();
+
+  // The agent opened the chat: the customer's poll says the question was seen.
+  const seen = await poll();
+  assert.equal(seen.body.data.supportReadUpTo, 'msg_000000000001');
+
+  // The customer types: it shows under the transcript, and goes after 5 s.
+  const typing = page.locator('#typing-line');
+  assert.equal((await call('POST', '/api/chat/typing', { sessionId }, client)).status, 200);
+  await typing.filter({ hasText: 'Kim Park is typing…' }).waitFor({ timeout: 10_000 });
+  assert.equal(await typing.getAttribute('aria-live'), 'polite');
+  await page.waitForFunction(() => document.getElementById('typing-line').textContent === '', null, { timeout: 12_000 });
+
+  // `/` at the start of the reply box offers the shortcuts, as an ARIA combobox.
+  const box = page.getByRole('combobox', { name: 'Your reply' });
+  const list = page.getByRole('listbox', { name: 'Canned replies' });
+  await box.pressSequentially('/');
+  await list.waitFor();
+  assert.equal(await box.getAttribute('aria-expanded'), 'true');
+  assert.deepEqual(await list.getByRole('option').allInnerTexts(),
+    ['/greet\nHello! Thanks for waiting.', '/refund\nRefunds take five days.']);
+  // Escape closes it and keeps the text.
+  await box.press('Escape');
+  await list.waitFor({ state: 'hidden' });
+  assert.equal(await box.inputValue(), '/');
+  assert.equal(await box.getAttribute('aria-expanded'), 'false');
+  // Typing on narrows it; the arrows move the choice (and wrap), announced by aria-activedescendant.
+  await box.press('Backspace');
+  await box.pressSequentially('/re');
+  await list.waitFor();
+  assert.deepEqual(await list.getByRole('option').allInnerTexts(), ['/refund\nRefunds take five days.']);
+  await box.press('Backspace');
+  await box.press('Backspace');
+  await page.waitForFunction(() => document.querySelectorAll('#canned-list [role="option"]').length === 2);
+  await box.press('ArrowDown');
+  const active = await box.getAttribute('aria-activedescendant');
+  assert.equal(await page.locator(`#${active}`).innerText(), '/refund\nRefunds take five days.');
+  assert.equal(await page.locator(`#${active}`).getAttribute('aria-selected'), 'true');
+  await box.press('ArrowDown');
+  await box.press('ArrowUp');
+  await box.press('ArrowUp');
+  assert.equal(await page.locator(`#${await box.getAttribute('aria-activedescendant')}`).innerText(),
+    '/greet\nHello! Thanks for waiting.');
+  // Enter inserts the text for editing and sends nothing.
+  await box.press('Enter');
+  await list.waitFor({ state: 'hidden' });
+  assert.equal(await box.inputValue(), 'Hello! Thanks for waiting.');
+  assert.equal(await page.locator('#transcript li.admin').count(), 0);
+  assert.deepEqual((await poll()).body.data.messages, []);
+
+  // While the agent composes, the customer's poll shows support typing; signals are throttled.
+  await box.pressSequentially(' Checking now.');
+  assert.equal((await poll()).body.data.supportTyping, true);
+  const quick = typingSignals.filter((at) => at >= typingSignals[0] && at < typingSignals[0] + 2_500);
+  assert.equal(quick.length, 1, `signals in the first 2.5 s: ${quick.length}`);
+
+  // Enter now sends the edited text; no tick until the customer's poll has returned it.
+  await box.press('Enter');
+  const reply = page.locator('#transcript li.admin', { hasText: 'Hello! Thanks for waiting. Checking now.' });
+  await reply.waitFor();
+  await page.waitForTimeout(2_500); // at least one more transcript read
+  assert.equal(await reply.locator('.tick').count(), 0);
+  const delivered = await poll();
+  assert.deepEqual(delivered.body.data.messages.map((m) => m.message), ['Hello! Thanks for waiting. Checking now.']);
+  await reply.locator('.tick').waitFor({ timeout: 10_000 });
+  assert.match(await reply.innerText(), /seen by the customer/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
