@@ -3,6 +3,7 @@
 
 mod admin_auth;
 mod admin_flow;
+mod analytics;
 mod bad_input;
 mod client_flow;
 mod client_rules;

@@ -1,6 +1,7 @@
 //! Sending a message: a client's or an agent's, one transaction, drafted again from the
 //! session DynamoDB hands back while other senders commit first.
 
+use super::analytics::{counted, support_message, user_message};
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
@@ -217,6 +218,18 @@ impl ChatService {
                 status: "sent",
                 timestamp: draft.message.timestamp,
             };
+            // The first support message after the customer's first one is the first response.
+            let first_response = match (author, session.first_user_message_at) {
+                (Author::Support { .. }, Some(first)) if session.first_response_at.is_none() => {
+                    Some(draft.message.timestamp - first)
+                }
+                _ => None,
+            };
+            let counts = match author {
+                Author::Client(_) => user_message(),
+                Author::Support { .. } => support_message(first_response),
+            };
+            let stats = counted(session_id, draft.message.timestamp, counts);
             let activity = author.admin_id().map(|admin_id| {
                 let details = json!({ "messageId": sent.message_id });
                 self.activity(admin_id, session_id, ActivityAction::SentMessage, details)
@@ -228,6 +241,8 @@ impl ChatService {
                 activity,
                 token_presented: matches!(author, Author::Client(Some(_)))
                     && !session.token_presented,
+                first_response: first_response.is_some(),
+                stats,
             };
             match self.store.append_message(session_id, new).await? {
                 AppendOutcome::Committed => return Ok(sent),

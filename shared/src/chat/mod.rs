@@ -8,11 +8,13 @@
 //! how a client proves which session it may use.
 
 pub mod activity;
+pub mod analytics;
 pub mod delivery;
 pub mod messages;
 pub mod polls;
 pub mod ratings;
 pub mod sessions;
+pub mod summary;
 pub mod transcripts;
 
 pub use activity::{ActivityEntry, ActivityLog};
@@ -22,6 +24,7 @@ pub use ratings::RatingReceipt;
 pub use sessions::{
     ActiveSessionView, ActiveSessions, EndedSession, NewSession, StartedSession, MAX_PAGE,
 };
+pub use summary::AnalyticsSummary;
 pub use transcripts::{SessionDetails, Transcript, TranscriptMessage};
 
 use crate::clock::Clock;

@@ -3,6 +3,7 @@
 
 use super::items::*;
 use super::keys::*;
+use super::stats::StatsUpdate;
 use super::{decode, n, s, session_key, ChatStore, StoreError};
 use crate::clock::iso8601;
 use crate::ids::{MessageId, SessionId};
@@ -35,6 +36,11 @@ pub struct NewMessage {
     pub activity: Option<ActivityItem>,
     /// A customer's message: the client presented its token (remembered for good).
     pub token_presented: bool,
+    /// A support message that is the session's first response: recorded on the session
+    /// (`firstResponseAt`), conditioned on none being recorded yet.
+    pub first_response: bool,
+    /// Counted in the same transaction.
+    pub stats: StatsUpdate,
 }
 
 #[derive(Debug)]
@@ -158,28 +164,38 @@ impl ChatStore {
         };
         // A user message starts (or continues) a wait for support and shows the client is
         // present; a support reply ends the wait.
-        let update_expression = match message.sender {
+        // The customer's first message is remembered (the first response is measured from it).
+        let mut sets = match message.sender {
             Sender::User => {
                 "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
-                 lastSeenAt = :now, GSI3SK = :since"
+                 lastSeenAt = :now, GSI3SK = :since, \
+                 firstUserMessageAt = if_not_exists(firstUserMessageAt, :now)"
             }
+            Sender::Admin => "SET lastSeq = :next, lastMessage = :preview",
+        }
+        .to_owned();
+        let mut condition = "lastSeq = :seen AND #status = :active".to_owned();
+        if new.token_presented {
+            sets.push_str(", tokenPresented = :true");
+        }
+        if new.first_response {
+            // Two replies racing to be the first response cannot both count it.
+            sets.push_str(", firstResponseAt = :at");
+            condition.push_str(" AND attribute_not_exists(firstResponseAt)");
+        }
+        let update_expression = match message.sender {
+            Sender::User => sets,
             Sender::Admin => {
-                "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
-                 REMOVE waitingSince, GSI4PK, GSI4SK"
+                format!("{sets} ADD supportCount :one REMOVE waitingSince, GSI4PK, GSI4SK")
             }
-        };
-        let update_expression = if new.token_presented {
-            format!("{update_expression}, tokenPresented = :true")
-        } else {
-            update_expression.to_owned()
         };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(session_key(session)))
             .update_expression(update_expression)
-            .condition_expression("lastSeq = :seen AND #status = :active")
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":next", n(new.seen_last_seq + 1))
             .expression_attribute_values(":seen", n(new.seen_last_seq))
@@ -198,6 +214,9 @@ impl ChatStore {
         if new.token_presented {
             update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        if new.first_response {
+            update = update.expression_attribute_values(":at", s(iso8601(message.timestamp)));
+        }
         let mut writes = vec![
             TransactWriteItem::builder()
                 .update(
@@ -215,6 +234,7 @@ impl ChatStore {
         if let Some(activity) = &new.activity {
             writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
         }
+        writes.push(self.add_to_stats(&new.stats)?);
 
         let result = self
             .client

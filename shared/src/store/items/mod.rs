@@ -96,6 +96,7 @@ pub enum Entity {
     AdminEmail,
     Activity,
     SignInFailures,
+    Stats,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -193,6 +194,21 @@ pub struct SessionItem {
     /// Epoch seconds; DynamoDB's TTL deletes the item after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// When the customer's first message was sent (analytics: the first response is measured
+    /// from it).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub first_user_message_at: Option<DateTime<Utc>>,
+    /// When support first answered after it; set once, by the send that counted it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub first_response_at: Option<DateTime<Utc>>,
 }
 
 /// How far client polls have delivered a session's support messages (kept on the session
@@ -251,6 +267,8 @@ impl SessionItem {
             feedback: None,
             rated_at: None,
             expires_at: None,
+            first_user_message_at: None,
+            first_response_at: None,
         }
     }
 
