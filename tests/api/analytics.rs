@@ -6,7 +6,8 @@ use chat_core::ids::SessionId;
 use chat_core::model::Sender;
 use chat_core::store::keys::STATS_SHARDS;
 use chat_core::ManualClock;
-use chat_tests::{spawn_app, spawn_app_at, Agent, ClientSession, TestApp};
+use chat_tests::fault_proxy::{Fault, FaultProxy};
+use chat_tests::{dynamodb_endpoint, spawn_app, spawn_app_at, Agent, ClientSession, TestApp};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -450,6 +451,56 @@ async fn concurrent_sends_ends_and_ratings_are_each_counted_exactly_once() {
     assert_eq!(totals["durationSeconds"]["count"], json!(SESSIONS));
 }
 
+/// Each counted change is one transaction; when its answer is lost, the SDK retries it with
+/// the same `ClientRequestToken`, DynamoDB (and the local server) applies it once, and so the
+/// count moves once.
+#[tokio::test]
+async fn a_counted_change_retried_by_the_sdk_after_a_lost_answer_is_counted_once() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let proxy = FaultProxy::start(&dynamodb_endpoint()).await;
+    let twin = app.twin_through(&proxy.endpoint()).await;
+    let lose_next_answer =
+        || proxy.set_for(Fault::ResetOnceAfterForwarding, Some("TransactWriteItems"));
+
+    lose_next_answer().await;
+    let session = start(&twin, "Bea", true).await;
+    lose_next_answer().await;
+    twin.user_says(&session, "hi").await;
+    lose_next_answer().await;
+    twin.agent_replies(&agent, &session.session_id, "hello")
+        .await;
+    lose_next_answer().await;
+    twin.leave(&session).await.data();
+    lose_next_answer().await;
+    rate(&twin, &session, 4).await.data();
+    let transactions = proxy
+        .seen()
+        .iter()
+        .filter(|op| *op == "TransactWriteItems")
+        .count();
+    assert!(transactions >= 10, "each went twice: {:?}", proxy.seen());
+
+    let totals = summary(&app, &agent, "").await["totals"].clone();
+    assert_eq!(
+        (
+            &totals["sessionsCreated"],
+            &totals["guestSessions"],
+            &totals["messagesFromUsers"],
+            &totals["messagesFromSupport"],
+        ),
+        (&json!(1), &json!(1), &json!(1), &json!(1))
+    );
+    assert_eq!(
+        totals["sessionsEnded"],
+        json!({ "byUser": 1, "byAdmin": 0, "idle": 0 })
+    );
+    assert_eq!(totals["ratings"]["count"], json!(1));
+    assert_eq!(totals["ratings"]["average"], json!(4.0));
+    assert_eq!(totals["firstResponseSeconds"]["count"], json!(1));
+    assert_eq!(totals["durationSeconds"]["count"], json!(1));
+}
+
 #[tokio::test]
 async fn a_summary_reads_days_times_shards_counter_items_and_nothing_else() {
     let app = spawn_app().await;
@@ -465,9 +516,9 @@ async fn a_summary_reads_days_times_shards_counter_items_and_nothing_else() {
 
     let week = summary(&app, &agent, "").await;
     assert_eq!(week["totals"]["sessionsCreated"], json!(3));
-    // 7 days x 8 shards = 56 keys: one BatchGetItem.
-    assert_eq!(7 * usize::from(STATS_SHARDS), 56);
-    assert_eq!(app.requests.take(), counts(&[("BatchGetItem", 1)]));
+    // 7 days x 16 shards = 112 keys, 100 per request: 2 BatchGetItem.
+    assert_eq!(7 * usize::from(STATS_SHARDS), 112);
+    assert_eq!(app.requests.take(), counts(&[("BatchGetItem", 2)]));
 
     let today = Utc::now().date_naive();
     let year = summary(
@@ -478,9 +529,9 @@ async fn a_summary_reads_days_times_shards_counter_items_and_nothing_else() {
     .await;
     assert_eq!(year["days"].as_array().unwrap().len(), 366);
     assert_eq!(year["totals"]["sessionsCreated"], json!(3));
-    // 366 days x 8 shards = 2,928 keys, 100 per request: 30 BatchGetItem, no Scan, no Query.
-    assert_eq!(366 * usize::from(STATS_SHARDS), 2928);
-    assert_eq!(app.requests.take(), counts(&[("BatchGetItem", 30)]));
+    // 366 days x 16 shards = 5,856 keys, 100 per request: 59 BatchGetItem, no Scan, no Query.
+    assert_eq!(366 * usize::from(STATS_SHARDS), 5856);
+    assert_eq!(app.requests.take(), counts(&[("BatchGetItem", 59)]));
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Three static files
+//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Five static files
 //! compiled into the binary, so one `sam deploy` ships the page with the API it calls.
 //!
 //! The page works wherever the API is mounted (`/v1` on the execute-api URL, the root of a
@@ -17,6 +17,8 @@ pub const ENDPOINT: Endpoint = Endpoint::files("admin-dashboard", handle);
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
+const ANALYTICS_JS: &str = include_str!("../assets/analytics.js");
+const ANALYTICS_CSS: &str = include_str!("../assets/analytics.css");
 
 /// Only our own files, only over our own origin: no inline code, no framing, no other hosts.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -29,6 +31,8 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(INDEX_HTML)
         .chain_update(APP_JS)
         .chain_update(APP_CSS)
+        .chain_update(ANALYTICS_JS)
+        .chain_update(ANALYTICS_CSS)
         .finalize();
     chat_core::ids::hex(&digest[..6])
 });
@@ -67,6 +71,18 @@ fn asset(name: Option<&str>) -> Option<Asset> {
         }),
         Some("app.css") => Some(Asset {
             body: APP_CSS,
+            is_page: false,
+            content_type: "text/css; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some("analytics.js") => Some(Asset {
+            body: ANALYTICS_JS,
+            is_page: false,
+            content_type: "text/javascript; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some("analytics.css") => Some(Asset {
+            body: ANALYTICS_CSS,
             is_page: false,
             content_type: "text/css; charset=utf-8",
             cache_control: immutable,
@@ -138,9 +154,10 @@ mod tests {
         );
         assert!(!INDEX.contains("style="), "the CSP forbids inline styles");
         assert!(
-            !APP_JS.contains("innerHTML"),
+            !APP_JS.contains("innerHTML") && !ANALYTICS_JS.contains("innerHTML"),
             "user text is only ever set as text"
         );
+        assert!(page.contains(&format!("\"/v1/admin/analytics.js?v={}\"", *VERSION)));
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn sign_in_pk(email_hash: &str) -> String {
 /// Daily analytics counters, sharded so that no one item takes every send of a busy day:
 /// `STATS#<YYYY-MM-DD>#<shard>`, shard 0 to [`STATS_SHARDS`] - 1, chosen from the session id.
 pub const STATS_SK: &str = "STATS";
-pub const STATS_SHARDS: u8 = 8;
+pub const STATS_SHARDS: u8 = 16;
 
 pub fn stats_pk(day: chrono::NaiveDate, shard: u8) -> String {
     format!("STATS#{}#{shard}", day.format("%Y-%m-%d"))

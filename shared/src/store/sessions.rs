@@ -126,14 +126,8 @@ impl ChatStore {
             TransactWriteItem::builder().update(session_update).build(),
             self.add_to_stats(rate.stats)?,
         ];
-        let result = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(RateOutcome::Rated),
+        let err = match self.transact(writes).await {
+            Ok(()) => return Ok(RateOutcome::Rated),
             Err(err) => err,
         };
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
