@@ -65,8 +65,10 @@ pub fn activity_filter(
     })
 }
 
-/// A UTC day as `YYYY-MM-DD`, exactly (no other widths, no time).
+/// A UTC day as `YYYY-MM-DD`, exactly (no other widths, no time), from 1970 on (so that a
+/// default range before it never reaches a year that `YYYY` cannot write).
 fn day(field: &'static str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    use chrono::Datelike;
     let shaped = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| match i {
             4 | 7 => b == b'-',
@@ -75,7 +77,13 @@ fn day(field: &'static str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
     shaped
         .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
         .flatten()
-        .ok_or_else(|| query_error(field, &format!("{field} must be a date YYYY-MM-DD")))
+        .filter(|date| date.year() >= 1970)
+        .ok_or_else(|| {
+            query_error(
+                field,
+                &format!("{field} must be a date YYYY-MM-DD, 1970-01-01 or later"),
+            )
+        })
 }
 
 /// `?from=&to=` of the analytics summary: UTC days, inclusive; `to` defaults to `today`,
@@ -159,6 +167,7 @@ mod tests {
             ("2026-11-28T00:00", "2026-11-28"),
             ("", "2026-11-28"),
             ("2026-11-01", "yesterday"),
+            ("1969-12-31", "1970-01-01"),
         ] {
             assert!(
                 summary_days(some(from), some(to), today).is_err(),
