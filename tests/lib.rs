@@ -471,6 +471,24 @@ impl TestApp {
     }
 
     /// A support agent replies from the dashboard; returns the message id.
+    /// A reply sent with `force`: for stories where several agents write into one session.
+    pub async fn agent_replies_anyway(
+        &self,
+        agent: &Agent,
+        session_id: &str,
+        text: &str,
+    ) -> String {
+        let body =
+            json!({ "sessionId": session_id, "message": text, "sender": "admin", "force": true });
+        let response = self
+            .admin_post("/api/admin/chat/message", &agent.token, &body)
+            .await;
+        response.data()["messageId"]
+            .as_str()
+            .expect("messageId")
+            .to_owned()
+    }
+
     pub async fn agent_replies(&self, agent: &Agent, session_id: &str, text: &str) -> String {
         let response = self
             .admin_post(

@@ -54,7 +54,7 @@ PRICES = {
 }
 # A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 10 alarms
 # 5.10, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
-FIXED_MONTHLY_USD = 8.50
+FIXED_MONTHLY_USD = 8.80
 DAYS_PER_MONTH = 30
 CHATS_PER_DAY = (0, 1_000, 100_000)
 
@@ -78,18 +78,21 @@ class Endpoint:
 # consistent) 0.5 per 4 KB; a write of up to 1 KB is 1 write unit, doubled inside a
 # transaction, plus 1 per index the item is in (all four indexes project ALL). An active
 # session item is in 3 sparse indexes (GSI1 active list, GSI3 presence, GSI4 waiting) and
-# stays under 1 KB; an activity entry is in 2 (GSI1 per agent, GSI2 all).
+# stays under 1 KB; an activity entry is in 2 (GSI1 per agent, GSI2 all). Every counted change
+# (create, send, reply, end, rating) also adds to its day's analytics counter in the same
+# transaction: an item under 1 KB in no index, 2 units.
 ENDPOINTS = {
-    # TransactWriteItems: session (2 + 2 indexes) + active count (2).
-    "create_session": Endpoint("create-session", False, 0, 6, 12),
-    # GetItem session + TransactWriteItems: message (2) + session (2 + 3 indexes).
-    "send_message": Endpoint("send-message", False, 1, 7, 15),
+    # TransactWriteItems: session (2 + 2 indexes) + active count (2) + counter (2).
+    "create_session": Endpoint("create-session", False, 0, 8, 12),
+    # GetItem session + TransactWriteItems: message (2) + session (2 + 3 indexes) + counter (2).
+    "send_message": Endpoint("send-message", False, 1, 9, 15),
     # GetItem session (the common, empty poll). Delivering polls are priced separately below.
     "poll": Endpoint("poll-messages", True, 1, 0, 6),
-    # GetItem + TransactWriteItems: session end (2 + 3 index removals) + active count (2).
-    "leave": Endpoint("leave-session", False, 1, 7, 15),
-    # UpdateItem on the ended session (in no index any more).
-    "rating": Endpoint("submit-rating", False, 0, 1, 8),
+    # GetItem + TransactWriteItems: session end (2 + 3 index removals) + active count (2)
+    # + counter (2).
+    "leave": Endpoint("leave-session", False, 1, 9, 15),
+    # TransactWriteItems: the ended session (2, in no index any more) + counter (2).
+    "rating": Endpoint("submit-rating", False, 0, 4, 8),
     # 2 GetItem (email -> id, admin); argon2id dominates the time.
     "admin_login": Endpoint("admin-login", False, 2, 0, 250),
     # Index Query (about 25 sessions of ~0.6 KB, eventually consistent: 2) + count GetItem (1).
@@ -99,10 +102,10 @@ ENDPOINTS = {
     "admin_open_transcript": Endpoint("admin-session-messages", False, 1, 3, 12),
     # Query.
     "admin_transcript_after": Endpoint("admin-session-messages", True, 1, 0, 8),
-    # GetItem + TransactWriteItems: message (2) + session (2 + 3) + activity (2 + 2).
-    "admin_reply": Endpoint("admin-send-message", False, 1, 11, 18),
-    # GetItem + TransactWriteItems: session end (2 + 3) + count (2) + activity (2 + 2).
-    "admin_end": Endpoint("admin-end-session", False, 1, 11, 18),
+    # GetItem + TransactWriteItems: message (2) + session (2 + 3) + activity (2 + 2) + counter (2).
+    "admin_reply": Endpoint("admin-send-message", False, 1, 13, 18),
+    # GetItem + TransactWriteItems: session end (2 + 3) + count (2) + activity (2 + 2) + counter (2).
+    "admin_end": Endpoint("admin-end-session", False, 1, 13, 18),
 }
 # A poll that returns replies adds a Query (1) and an UpdateItem recording how far polls got
 # (session, 1 + 3 indexes): once per reply delivered.

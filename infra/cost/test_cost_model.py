@@ -39,20 +39,20 @@ class CostModelTest(unittest.TestCase):
         cost = cost_model.per_thousand(cost_model.request_cost(self.mix, 3.50))
         # 65 requests per chat (1 + 2 + 60 + 2).
         self.assertAlmostEqual(cost.gateway, 65 * 3.50 / 1000, places=9)
-        # Reads: sends 2, polls 60, replies 2, delivering polls 2 = 66. Writes: create 6,
-        # sends 14, replies 22, delivering polls 8 = 50.
-        self.assertEqual(cost_model.units_per_chat(self.mix), (66, 50))
-        self.assertAlmostEqual(cost.dynamodb, (66 * 0.125 + 50 * 0.625) / 1000, places=9)
+        # Reads: sends 2, polls 60, replies 2, delivering polls 2 = 66. Writes: create 8,
+        # sends 18, replies 26, delivering polls 8 = 60.
+        self.assertEqual(cost_model.units_per_chat(self.mix), (66, 60))
+        self.assertAlmostEqual(cost.dynamodb, (66 * 0.125 + 60 * 0.625) / 1000, places=9)
         # 438 ms at 256 MB = 0.1095 GB-s, plus 65 invocations.
         self.assertAlmostEqual(cost.lambda_, (65 * 0.20 + 0.1095 * 0.0000133334 * 1e6) / 1000, places=9)
         self.assertAlmostEqual(cost.logs, 65 * 1250 / 1e9 * 0.50 * 1000, places=9)
         self.assertAlmostEqual(cost.xray, 65 * 0.05 * 5.00 / 1000, places=9)
-        self.assertAlmostEqual(cost.total, 0.2275 + 0.0395 + 0.0144600073 + 0.040625 + 0.01625, places=9)
+        self.assertAlmostEqual(cost.total, 0.2275 + 0.04575 + 0.0144600073 + 0.040625 + 0.01625, places=9)
 
     def test_monthly_adds_the_fixed_cost(self):
-        self.assertEqual(cost_model.monthly(2.0, 0), 8.50)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 8.50 + 2.0 * 30)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 8.50 + 2.0 * 3000)
+        self.assertEqual(cost_model.monthly(2.0, 0), 8.80)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 8.80 + 2.0 * 30)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 8.80 + 2.0 * 3000)
 
     def test_http_api_differs_from_rest_only_in_the_gateway(self):
         rest = cost_model.request_cost(self.mix, 3.50)

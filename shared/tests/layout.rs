@@ -16,6 +16,7 @@ const KEY_FORMATS: &[&str] = &[
     "ADMIN#",
     "ADMIN_EMAIL#",
     "LOGIN#",
+    "STATS#",
     "\"COUNTER\"",
     "\"ACTIVE_SESSIONS\"",
     "\"HEALTH\"",

@@ -53,12 +53,13 @@ async fn a_customer_who_goes_quiet_is_ended_after_the_idle_timeout_and_can_still
         "{presence_writes} presence writes in 11 minutes"
     );
 
-    // The sweep reads the presence index, never the table, and ends only the quiet one.
+    // The sweep reads the presence index, never the table, then those sessions (for the
+    // start time the analytics count the duration from), and ends only the quiet one.
     assert_eq!(app.run_idle_sweep().await, 1);
     assert_eq!(
         app.requests.take(),
-        counts(&[("Query", 1), ("TransactWriteItems", 1)]),
-        "one index Query, one transaction per idle session"
+        counts(&[("BatchGetItem", 1), ("Query", 1), ("TransactWriteItems", 1)]),
+        "one index Query, one read of the idle sessions, one transaction per idle session"
     );
     let polled = app.poll(&quiet.session_id, Some(&quiet.token), None).await;
     let data = polled.data();

@@ -3,6 +3,7 @@
 
 mod admin_auth;
 mod admin_flow;
+mod analytics;
 mod assignment;
 mod bad_input;
 mod canned_responses;

@@ -125,8 +125,8 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
     .data();
     assert_eq!(
         app.requests.take(),
-        counts(&[("UpdateItem", 1)]),
-        "rating = 1 request"
+        counts(&[("TransactWriteItems", 1)]),
+        "rating = 1 request (the rating and its daily count in one transaction)"
     );
 
     // Refusals that need no data cost nothing.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dashboard's browser tests: installs what they need (Debian's chromium, playwright-core
-# from npm), builds the local stack, runs the tests. Screenshots land in tests/artifacts/.
+# and axe-core from npm), builds the local stack, runs the tests. Screenshots land in tests/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [[ ! -x /usr/bin/chromium ]]; then
@@ -9,6 +9,6 @@ if [[ ! -x /usr/bin/chromium ]]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
 fi
-[[ -d node_modules/playwright-core ]] || npm ci --no-audit --no-fund
+[[ -d node_modules/playwright-core && -d node_modules/axe-core ]] || npm ci --no-audit --no-fund
 (cd ../.. && bash infra/setup.sh server && cargo build --quiet -p local-api -p chat-admin)
 npm test

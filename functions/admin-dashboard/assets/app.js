@@ -152,6 +152,7 @@ function showApp() {
   state.timers.push(setTimeout(() => signOut('Your sign-in has expired. Please sign in again.'), Math.max(0, left)));
   every(SESSIONS_EVERY_MS, refreshSessions);
   every(CHAT_EVERY_MS, pollChat);
+  startAnalytics(); // analytics.js
 }
 
 // ---- the list of active chats ------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Three static files
+//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Five static files
 //! compiled into the binary, so one `sam deploy` ships the page with the API it calls.
 //!
 //! The page works wherever the API is mounted (`/v1` on the execute-api URL, the root of a
@@ -22,7 +22,9 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("app.js", include_str!("../assets/app.js")),
     ("assignment.js", include_str!("../assets/assignment.js")),
     ("team-extras.js", include_str!("../assets/team-extras.js")),
+    ("analytics.js", include_str!("../assets/analytics.js")),
 ];
+const ANALYTICS_CSS: &str = include_str!("../assets/analytics.css");
 
 /// Only our own files, only over our own origin: no inline code, no framing, no other hosts.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -31,7 +33,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// Changes whenever a file changes: asset URLs carry it, so they can be cached for good.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
-    let digest = Sha256::new().chain_update(INDEX_HTML).chain_update(APP_CSS);
+    let digest = Sha256::new()
+        .chain_update(INDEX_HTML)
+        .chain_update(APP_CSS)
+        .chain_update(ANALYTICS_CSS);
     let digest = SCRIPTS
         .iter()
         .fold(digest, |digest, (_, body)| digest.chain_update(body))
@@ -76,6 +81,12 @@ fn asset(name: Option<&str>) -> Option<Asset> {
             }),
         Some("app.css") => Some(Asset {
             body: APP_CSS,
+            is_page: false,
+            content_type: "text/css; charset=utf-8",
+            cache_control: immutable,
+        }),
+        Some("analytics.css") => Some(Asset {
+            body: ANALYTICS_CSS,
             is_page: false,
             content_type: "text/css; charset=utf-8",
             cache_control: immutable,

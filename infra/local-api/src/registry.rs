@@ -16,6 +16,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_send_message::ENDPOINT,
         admin_end_session::ENDPOINT,
         admin_activity::ENDPOINT,
+        admin_analytics_summary::ENDPOINT,
         admin_dashboard::ENDPOINT,
         admin_claim_session::ENDPOINT,
         admin_transfer_session::ENDPOINT,

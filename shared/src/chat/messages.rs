@@ -1,6 +1,7 @@
 //! Sending a message: a client's or an agent's, one transaction, drafted again from the
 //! session DynamoDB hands back while other senders commit first.
 
+use super::analytics::{counted, first_response, support_message, user_message};
 use super::assignment::sent_details;
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
@@ -224,6 +225,14 @@ impl ChatService {
                 status: "sent",
                 timestamp: draft.message.timestamp,
             };
+            let (counts, first_response) = match author {
+                Author::Client(_) => (user_message(), None),
+                Author::Support { .. } => {
+                    let first_response = first_response(&session, draft.message.timestamp);
+                    (support_message(first_response), first_response)
+                }
+            };
+            let stats = counted(session_id, draft.message.timestamp, counts);
             let activity = author.admin_id().map(|admin_id| {
                 let details = sent_details(sent.message_id, assignment.as_ref());
                 self.activity(admin_id, session_id, ActivityAction::SentMessage, details)
@@ -236,6 +245,8 @@ impl ChatService {
                 token_presented: matches!(author, Author::Client(Some(_)))
                     && !session.token_presented,
                 holder: assignment.map(|a| a.guard),
+                first_response: first_response.is_some(),
+                stats,
             };
             match self.store.append_message(session_id, new).await? {
                 AppendOutcome::Committed => return Ok(sent),

@@ -8,6 +8,7 @@
 //! how a client proves which session it may use.
 
 pub mod activity;
+pub mod analytics;
 pub mod assignment;
 pub mod canned;
 pub mod delivery;
@@ -15,6 +16,7 @@ pub mod messages;
 pub mod polls;
 pub mod ratings;
 pub mod sessions;
+pub mod summary;
 pub mod transcripts;
 pub mod typing;
 
@@ -28,6 +30,7 @@ pub use sessions::{
     ActiveSessionView, ActiveSessions, EndedSession, NewSession, SessionList, StartedSession,
     MAX_PAGE,
 };
+pub use summary::AnalyticsSummary;
 pub use transcripts::{SessionDetails, Transcript, TranscriptMessage};
 pub use typing::TypingReceipt;
 

@@ -1,9 +1,11 @@
-//! Ratings: the client rates its ended session, once, in one conditional write.
+//! Ratings: the client rates its ended session, once, in one transaction (the conditional
+//! write and its count).
 
+use super::analytics::{counted, rated};
 use super::{authorize_client, ChatError, ChatService, ClientAccess};
 use crate::ids::{ClientToken, SessionId};
 use crate::model::{Feedback, Rating};
-use crate::store::{ConditionalUpdate, RateSession};
+use crate::store::{RateOutcome, RateSession};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +28,7 @@ impl ChatService {
         let token = self.presented_token(access)?;
         let token_hash = token.map(ClientToken::hash);
         let rated_at = self.now();
+        let stats = counted(&access.session_id, rated_at, rated(rating.stars()));
         let outcome = self
             .store
             .rate_session(RateSession {
@@ -35,25 +38,26 @@ impl ChatService {
                 feedback: feedback.as_ref().map(Feedback::as_str),
                 rated_at,
                 tokenless: token.is_none(),
+                stats: &stats,
             })
             .await?;
         match outcome {
-            ConditionalUpdate::Done(session) => Ok(RatingReceipt {
-                rating_id: format!("rating_{}", session.session_id),
-                session_id: session.session_id,
+            RateOutcome::Rated => Ok(RatingReceipt {
+                rating_id: format!("rating_{}", access.session_id),
+                session_id: access.session_id.clone(),
                 rating: rating.stars(),
-                feedback: session.feedback,
+                feedback: feedback.map(|f| f.as_str().to_owned()),
             }),
             // Refused: say why only to the session's owner, and only when it is true that the
             // session was rated; everything else looks like a missing session.
-            ConditionalUpdate::Refused(Some(old))
+            RateOutcome::Refused(Some(old))
                 if token.is_none_or(|t| authorize_client(&old, t).is_ok())
                     && !old.status.is_active()
                     && old.rating.is_some() =>
             {
                 Err(ChatError::RatingExists)
             }
-            ConditionalUpdate::Refused(_) => Err(ChatError::SessionNotFound),
+            RateOutcome::Refused(_) => Err(ChatError::SessionNotFound),
         }
     }
 }

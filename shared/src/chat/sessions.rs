@@ -2,6 +2,7 @@
 //! when the client has gone quiet (the idle sweep), always through the one ending transaction
 //! ([`ChatStore::end_session`](crate::store::ChatStore::end_session)). Agents list the active ones.
 
+use super::analytics::{counted, session_created, session_ended};
 use super::{ChatError, ChatService, ClientAccess};
 use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
@@ -113,8 +114,10 @@ impl ChatService {
         let session_id = new.session_id.unwrap_or_else(SessionId::generate);
         let token = ClientToken::generate();
         let start_time = self.now();
+        let guest = new.user_info.is_guest == Some(true);
         let item = SessionItem::open(&session_id, new.user_info, &token.hash(), start_time);
-        if !self.store.create_session(&item).await? {
+        let stats = counted(&session_id, start_time, session_created(guest));
+        if !self.store.create_session(&item, &stats).await? {
             return Err(ChatError::SessionExists);
         }
         Ok(StartedSession {
@@ -158,6 +161,11 @@ impl ChatService {
         ending: Ending<'_>,
     ) -> Result<Option<EndedSession>, ChatError> {
         let now = self.now();
+        let stats = counted(
+            &session.session_id,
+            now,
+            session_ended(ending.reason, now - session.start_time),
+        );
         let committed = self
             .store
             .end_session(EndSession {
@@ -170,6 +178,7 @@ impl ChatService {
                 tokenless: ending.tokenless,
                 unseen_since: None,
                 activity: ending.activity,
+                stats: &stats,
             })
             .await?;
         let status = status_after(ending.reason);
@@ -180,7 +189,9 @@ impl ChatService {
     /// `ended`, reason `idle`), reading the presence index, never the table. Each end is the
     /// same conditional transaction as a leave, also conditioned on the client still being
     /// unseen: a send or poll racing the sweep either lands first (and the session stays) or
-    /// finds the session ended. Returns how many it ended.
+    /// finds the session ended. The candidates are read first (one `BatchGetItem` per 100,
+    /// only when there are any) for the start time the ended chat's duration is counted
+    /// from. Returns how many it ended.
     pub async fn end_idle_sessions(&self, max: usize) -> Result<usize, ChatError> {
         let idle = Duration::from_std(self.config.idle_timeout).unwrap_or(Duration::MAX);
         let cutoff = self.now() - idle;
@@ -189,14 +200,23 @@ impl ChatService {
             .store
             .unseen_sessions(cutoff, max.min(1000) as i32)
             .await?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let sessions = self.store.sessions_by_id(&candidates).await?;
         let now = self.now();
         let by_sweep = EndedBy::System;
-        for session_id in candidates {
-            // No read first: the write's own conditions (still active, still unseen) decide.
+        for session in sessions.iter().filter(|s| s.status.is_active()) {
+            let stats = counted(
+                &session.session_id,
+                now,
+                session_ended(EndReason::Idle, now - session.start_time),
+            );
+            // The write's own conditions (still active, still unseen) decide.
             let done = self
                 .store
                 .end_session(EndSession {
-                    session: &session_id,
+                    session: &session.session_id,
                     reason: EndReason::Idle,
                     ended_by: &by_sweep,
                     end_time: now,
@@ -205,6 +225,7 @@ impl ChatService {
                     tokenless: false,
                     unseen_since: Some(cutoff),
                     activity: None,
+                    stats: &stats,
                 })
                 .await?;
             ended += usize::from(done);

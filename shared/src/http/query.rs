@@ -65,6 +65,56 @@ pub fn activity_filter(
     })
 }
 
+/// A UTC day as `YYYY-MM-DD`, exactly (no other widths, no time), from 1970 on (so that a
+/// default range before it never reaches a year that `YYYY` cannot write).
+fn day(field: &'static str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    use chrono::Datelike;
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .filter(|date| date.year() >= 1970)
+        .ok_or_else(|| {
+            query_error(
+                field,
+                &format!("{field} must be a date YYYY-MM-DD, 1970-01-01 or later"),
+            )
+        })
+}
+
+/// `?from=&to=` of the analytics summary: UTC days, inclusive; `to` defaults to `today`,
+/// `from` to six days before `to` (a week); `from` after `to`, or more than 366 days, is
+/// refused.
+pub fn summary_days(
+    from: Option<String>,
+    to: Option<String>,
+    today: chrono::NaiveDate,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    use crate::chat::analytics::MAX_SUMMARY_DAYS;
+    let to = match to.as_deref() {
+        None => today,
+        Some(text) => day("to", text)?,
+    };
+    let from = match from.as_deref() {
+        None => to - chrono::Duration::days(6),
+        Some(text) => day("from", text)?,
+    };
+    if from > to {
+        return Err(query_error("from", "from must not be after to"));
+    }
+    if (to - from).num_days() + 1 > MAX_SUMMARY_DAYS {
+        return Err(query_error(
+            "to",
+            "a summary covers at most 366 days (from and to inclusive)",
+        ));
+    }
+    Ok((from, to))
+}
+
 /// A session id from the path.
 pub fn path_session_id(raw: Option<String>) -> Result<SessionId, ApiError> {
     raw.as_deref().and_then(SessionId::parse).ok_or_else(|| {
@@ -94,6 +144,37 @@ pub fn cursor(raw: Option<String>) -> Result<Option<MessageId>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_days_default_to_a_week_and_refuse_bad_ranges() {
+        let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        let today = day("2026-11-28");
+        assert_eq!(
+            summary_days(None, None, today).unwrap(),
+            (day("2026-11-22"), today)
+        );
+        let some = |text: &str| Some(text.to_owned());
+        assert_eq!(
+            summary_days(some("2025-11-28"), some("2026-11-28"), today).unwrap(),
+            (day("2025-11-28"), today),
+            "366 days, both ends included"
+        );
+        for (from, to) in [
+            ("2025-11-27", "2026-11-28"),
+            ("2026-11-29", "2026-11-28"),
+            ("2026-02-30", "2026-11-28"),
+            ("2026-1-05", "2026-11-28"),
+            ("2026-11-28T00:00", "2026-11-28"),
+            ("", "2026-11-28"),
+            ("2026-11-01", "yesterday"),
+            ("1969-12-31", "1970-01-01"),
+        ] {
+            assert!(
+                summary_days(some(from), some(to), today).is_err(),
+                "{from}..{to}"
+            );
+        }
+    }
 
     #[test]
     fn javascript_empty_cursors_mean_from_the_start() {

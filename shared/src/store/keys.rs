@@ -111,3 +111,24 @@ pub fn canned_response_sk(response_id: &str) -> String {
 pub fn canned_shortcut_sk(shortcut: &str) -> String {
     format!("SHORTCUT#{shortcut}")
 }
+
+/// Daily analytics counters, sharded so that no one item takes every send of a busy day:
+/// `STATS#<YYYY-MM-DD>#<shard>`, shard 0 to [`STATS_SHARDS`] - 1, chosen from the session id.
+pub const STATS_SK: &str = "STATS";
+pub const STATS_SHARDS: u8 = 16;
+
+pub fn stats_pk(day: chrono::NaiveDate, shard: u8) -> String {
+    format!("STATS#{}#{shard}", day.format("%Y-%m-%d"))
+}
+
+/// The counter shard of a session: stable (FNV-1a of the id, not a hasher whose output may
+/// change between Rust releases), so one session's events always land on the same shard.
+pub fn stats_shard(session: &SessionId) -> u8 {
+    let hash = session
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    (hash % u64::from(STATS_SHARDS)) as u8
+}

@@ -3,6 +3,7 @@
 
 use super::items::*;
 use super::keys::*;
+use super::stats::StatsUpdate;
 use super::{decode, n, s, session_key, ChatStore, StoreError};
 use crate::clock::iso8601;
 use crate::ids::{MessageId, SessionId};
@@ -37,6 +38,11 @@ pub struct NewMessage {
     pub token_presented: bool,
     /// A support reply: who must hold the session (or that the reply claims it).
     pub holder: Option<super::HolderGuard>,
+    /// A support message that is the session's first response: recorded on the session
+    /// (`firstResponseAt`), conditioned on none being recorded yet.
+    pub first_response: bool,
+    /// Counted in the same transaction.
+    pub stats: StatsUpdate,
 }
 
 #[derive(Debug)]
@@ -160,31 +166,43 @@ impl ChatStore {
         };
         // A user message starts (or continues) a wait for support and shows the client is
         // present; a support reply ends the wait.
-        let (mut update, claim, holder) = match &new.holder {
+        let (update, claim, holder) = match &new.holder {
             Some(guard) => guard.apply(Update::builder())?,
             None => (Update::builder(), "", ""),
         };
-        let update_expression = match message.sender {
-            Sender::User => "SET lastSeq = :next, lastMessage = :preview, \
+        // The customer's first message is remembered (the first response is measured from it).
+        let mut sets = match message.sender {
+            Sender::User => {
+                "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
-                 lastSeenAt = :now, GSI3SK = :since"
-                .to_owned(),
-            Sender::Admin => format!(
-                "SET lastSeq = :next, lastMessage = :preview{claim} ADD supportCount :one \
-                 REMOVE waitingSince, GSI4PK, GSI4SK"
-            ),
+                 lastSeenAt = :now, GSI3SK = :since, \
+                 firstUserMessageAt = if_not_exists(firstUserMessageAt, :now)"
+            }
+            Sender::Admin => "SET lastSeq = :next, lastMessage = :preview",
+        }
+        .to_owned();
+        sets.push_str(claim);
+        let mut condition = format!("lastSeq = :seen AND #status = :active{holder}");
+        if new.token_presented {
+            sets.push_str(", tokenPresented = :true");
+        }
+        if new.first_response {
+            // Two replies racing to be the first response cannot both count it.
+            sets.push_str(", firstResponseAt = :at");
+            condition.push_str(" AND attribute_not_exists(firstResponseAt)");
+        }
+        let update_expression = match message.sender {
+            Sender::User => sets,
+            Sender::Admin => {
+                format!("{sets} ADD supportCount :one REMOVE waitingSince, GSI4PK, GSI4SK")
+            }
         };
-        let update_expression = if new.token_presented {
-            format!("{update_expression}, tokenPresented = :true")
-        } else {
-            update_expression
-        };
-        update = update
+        let mut update = update
             .table_name(&self.table)
             .set_key(Some(session_key(session)))
             .update_expression(update_expression)
-            .condition_expression(format!("lastSeq = :seen AND #status = :active{holder}"))
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":next", n(new.seen_last_seq + 1))
             .expression_attribute_values(":seen", n(new.seen_last_seq))
@@ -203,6 +221,9 @@ impl ChatStore {
         if new.token_presented {
             update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        if new.first_response {
+            update = update.expression_attribute_values(":at", s(iso8601(message.timestamp)));
+        }
         let mut writes = vec![
             TransactWriteItem::builder()
                 .update(
@@ -220,6 +241,7 @@ impl ChatStore {
         if let Some(activity) = &new.activity {
             writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
         }
+        writes.push(self.add_to_stats(&new.stats)?);
 
         let result = self
             .client

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod page;
 pub mod sessions;
 pub mod sign_in;
+pub mod stats;
 pub mod typing;
 
 pub use activity::ActivityFilter;
@@ -23,7 +24,8 @@ pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
 pub use page::{Page, PageCursor};
-pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateSession};
+pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateOutcome, RateSession};
+pub use stats::{StatsCounts, StatsUpdate};
 pub use typing::{TypingWrite, Typist};
 
 use crate::ids::SessionId;
@@ -63,7 +65,14 @@ const UNAVAILABLE_CODES: &[&str] = &[
     "ProvisionedThroughputExceeded",
     "InternalServerError",
     "ServiceUnavailable",
+    // Another transaction held one of the items (a busy counter) after our retries.
+    "TransactionConflict",
 ];
+
+/// Attempts of a transaction that DynamoDB cancels only because another transaction held one
+/// of its items (`TransactionConflict`): the counters every start, end and rating moves in
+/// their transactions are shared by many sessions.
+const CONFLICT_ATTEMPTS: u32 = 4;
 
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
@@ -180,19 +189,51 @@ impl ChatStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Runs a transaction, again (after a short, growing, jittered pause) while DynamoDB
+    /// cancels it only for a conflict with another transaction: nothing of it was applied.
+    pub(crate) async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError, aws_smithy_runtime_api::http::Response>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .send()
+                .await;
+            let conflict_only = match &result {
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                        let codes: Vec<_> = cancelled
+                            .cancellation_reasons()
+                            .iter()
+                            .filter_map(|r| r.code())
+                            .filter(|code| *code != "None")
+                            .collect();
+                        !codes.is_empty() && codes.iter().all(|c| *c == "TransactionConflict")
+                    }
+                    _ => false,
+                },
+                Ok(_) => false,
+            };
+            if !conflict_only || attempt >= CONFLICT_ATTEMPTS {
+                return result.map(|_| ());
+            }
+            let jitter = u64::from(crate::ids::random_bytes::<1>()[0]) % 20;
+            tokio::time::sleep(std::time::Duration::from_millis((20 << attempt) + jitter)).await;
+        }
+    }
+
     /// Runs a transaction; false when a condition refused it.
     pub(crate) async fn transact_if(
         &self,
         writes: Vec<TransactWriteItem>,
     ) -> Result<bool, StoreError> {
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
+        match self.transact(writes).await {
+            Ok(()) => Ok(true),
             Err(err) => match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
                     if cancelled
@@ -241,6 +282,9 @@ where
     }
 }
 
+// Unused since the rating became a transaction; kept for conditional session updates that
+// answer with the new item.
+#[allow(dead_code)]
 fn conditional_update(
     result: Result<
         aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,

@@ -5,12 +5,14 @@
 use super::items::*;
 use super::keys::*;
 use super::page::{Listing, Page, PageCursor};
-use super::{built, conditional_update, n, s, session_key, ChatStore, Item, StoreError};
+use super::stats::StatsUpdate;
+use super::{built, decode, n, s, session_key, ChatStore, Item, StoreError};
 use crate::clock::iso8601;
 use crate::ids::{SessionId, TokenHash};
 use crate::model::SessionStatus;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -31,6 +33,8 @@ pub struct EndSession<'a> {
     pub unseen_since: Option<DateTime<Utc>>,
     /// Logged in the same transaction (an agent's action).
     pub activity: Option<&'a ActivityItem>,
+    /// Counted in the same transaction (the end and its duration, on the end's day).
+    pub stats: &'a StatsUpdate,
 }
 
 /// What a client poll writes on the session, all in one conditional write.
@@ -69,6 +73,15 @@ pub struct RateSession<'a> {
     pub rating: u8,
     pub feedback: Option<&'a str>,
     pub rated_at: DateTime<Utc>,
+    /// Counted in the same transaction (on the rating's day).
+    pub stats: &'a StatsUpdate,
+}
+
+#[derive(Debug)]
+pub enum RateOutcome {
+    Rated,
+    /// The condition failed; the session as it was, if it exists.
+    Refused(Option<Box<SessionItem>>),
 }
 
 impl ChatStore {
@@ -79,17 +92,13 @@ impl ChatStore {
         self.get(session_pk(session), SESSION_SK).await
     }
 
-    /// Records the rating of an ended session, once, in one conditional write.
-    pub async fn rate_session(
-        &self,
-        rate: RateSession<'_>,
-    ) -> Result<ConditionalUpdate, StoreError> {
+    /// Records the rating of an ended session, once, and counts it: one transaction (the
+    /// conditional update of the session and the counter's `ADD`).
+    pub async fn rate_session(&self, rate: RateSession<'_>) -> Result<RateOutcome, StoreError> {
         let mut condition =
             "#status IN (:ended, :ended_by_admin) AND attribute_not_exists(rating)".to_owned();
         let mut update = "SET rating = :rating, ratedAt = :at".to_owned();
-        let mut request = self
-            .client
-            .update_item()
+        let mut request = Update::builder()
             .table_name(&self.table)
             .set_key(Some(session_key(rate.session)))
             .expression_attribute_names("#status", "status")
@@ -97,7 +106,6 @@ impl ChatStore {
             .expression_attribute_values(":ended_by_admin", s(SessionStatus::EndedByAdmin.as_str()))
             .expression_attribute_values(":rating", n(rate.rating))
             .expression_attribute_values(":at", s(iso8601(rate.rated_at)))
-            .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(feedback) = rate.feedback {
             update.push_str(", feedback = :feedback");
@@ -110,13 +118,35 @@ impl ChatStore {
         if rate.tokenless {
             condition.push_str(" AND attribute_not_exists(tokenPresented)");
         }
-        conditional_update(
+        let session_update = built(
             request
                 .update_expression(update)
                 .condition_expression(condition)
-                .send()
-                .await,
-        )
+                .build(),
+        )?;
+        let writes = vec![
+            TransactWriteItem::builder().update(session_update).build(),
+            self.add_to_stats(rate.stats)?,
+        ];
+        let err = match self.transact(writes).await {
+            Ok(()) => return Ok(RateOutcome::Rated),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
+            if let Some(reason) = cancelled
+                .cancellation_reasons()
+                .first()
+                .filter(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                let old = reason.item().cloned().filter(|item| !item.is_empty());
+                return Ok(RateOutcome::Refused(
+                    old.map(decode).transpose()?.map(Box::new),
+                ));
+            }
+        }
+        Err(err.into())
     }
 
     /// Active sessions, newest first: one Query on the sparse index.
@@ -164,10 +194,15 @@ impl ChatStore {
     }
 
     /// Stores a new session unless one with the same id exists (then false), and counts it.
-    pub async fn create_session(&self, session: &SessionItem) -> Result<bool, StoreError> {
+    pub async fn create_session(
+        &self,
+        session: &SessionItem,
+        stats: &StatsUpdate,
+    ) -> Result<bool, StoreError> {
         let writes = vec![
             self.put_if_new(serde_dynamo::to_item(session)?)?,
             self.move_active_count(1)?,
+            self.add_to_stats(stats)?,
         ];
         self.transact_if(writes).await
     }
@@ -207,6 +242,7 @@ impl ChatStore {
                 .update(built(update.condition_expression(condition).build())?)
                 .build(),
             self.move_active_count(-1)?,
+            self.add_to_stats(end.stats)?,
         ];
         if let Some(activity) = end.activity {
             writes.push(self.put_if_new(serde_dynamo::to_item(activity)?)?);
@@ -266,6 +302,18 @@ impl ChatStore {
             .iter()
             .filter_map(|item| session_of_pk(item.get("PK")?.as_s().ok()?))
             .collect())
+    }
+
+    /// The sessions of these ids that exist (in any order): one `BatchGetItem` per 100.
+    pub async fn sessions_by_id(&self, ids: &[SessionId]) -> Result<Vec<SessionItem>, StoreError> {
+        let mut sessions = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys = chunk.iter().map(session_key).collect();
+            for item in self.batch_get(keys, true).await? {
+                sessions.push(decode(item)?);
+            }
+        }
+        Ok(sessions)
     }
 
     /// A client poll's writes on its session, in one conditional write. False when the

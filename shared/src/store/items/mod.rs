@@ -105,6 +105,7 @@ pub enum Entity {
     SignInFailures,
     CannedResponse,
     CannedShortcut,
+    Stats,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.
@@ -229,6 +230,21 @@ pub struct SessionItem {
     /// messages); written by the poll's own marker update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_support_id: Option<u64>,
+    /// When the customer's first message was sent (analytics: the first response is measured
+    /// from it).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub first_user_message_at: Option<DateTime<Utc>>,
+    /// When support first answered after it; set once, by the send that counted it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "as_iso8601::option"
+    )]
+    pub first_response_at: Option<DateTime<Utc>>,
 }
 
 /// How far client polls have delivered a session's support messages (kept on the session
@@ -294,6 +310,8 @@ impl SessionItem {
             support_typing_at: None,
             support_read_up_to: None,
             delivered_support_id: None,
+            first_user_message_at: None,
+            first_response_at: None,
         }
     }
 
