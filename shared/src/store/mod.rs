@@ -12,13 +12,16 @@ pub mod page;
 pub mod sessions;
 pub mod sign_in;
 
+#[cfg(test)]
+mod page_tests;
+
 pub use activity::ActivityFilter;
 pub use admins::AdminChange;
 pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
-pub use page::{Page, PageCursor};
-pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateSession};
+pub use page::{KeyedPage, Page, PageCursor, MAX_KEYED_PAGE};
+pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateSession, SessionList};
 
 use crate::ids::SessionId;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
