@@ -228,6 +228,10 @@ impl ChatService {
                 activity,
                 token_presented: matches!(author, Author::Client(Some(_)))
                     && !session.token_presented,
+                // As a poll: presence moves the presence index's key, so at most once in a
+                // while (every send moving it made PRESENCE a hot index partition).
+                presence_due: matches!(author, Author::Client(_))
+                    && self.presence_due(&session, now),
             };
             match self.store.append_message(session_id, new).await? {
                 AppendOutcome::Committed => return Ok(sent),

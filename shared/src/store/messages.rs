@@ -35,6 +35,9 @@ pub struct NewMessage {
     pub activity: Option<ActivityItem>,
     /// A customer's message: the client presented its token (remembered for good).
     pub token_presented: bool,
+    /// A customer's message: the client's presence is due a refresh (`lastSeenAt` and the
+    /// presence index's key move to the message's time).
+    pub presence_due: bool,
 }
 
 #[derive(Debug)]
@@ -156,14 +159,19 @@ impl ChatStore {
             sender: message.sender,
             timestamp: message.timestamp,
         };
-        // A user message starts (or continues) a wait for support and shows the client is
-        // present; a support reply ends the wait.
+        // A user message starts (or continues) a wait for support and, when due, shows the
+        // client is present; a support reply ends the wait.
         let update_expression = match message.sender {
-            Sender::User => {
+            Sender::User if new.presence_due => {
                 "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
                  lastSeenAt = :now, GSI3SK = :since"
+            }
+            Sender::User => {
+                "SET lastSeq = :next, lastMessage = :preview, \
+                 waitingSince = if_not_exists(waitingSince, :now), \
+                 GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since)"
             }
             Sender::Admin => {
                 "SET lastSeq = :next, lastMessage = :preview ADD supportCount :one \
