@@ -38,3 +38,8 @@ fn the_cost_model_arithmetic_holds() {
 fn the_local_server_consumes_capacity_as_dynamodb_does() {
     run_python("infra/test_dynamodb_capacity.py");
 }
+
+#[test]
+fn the_per_key_load_model_holds() {
+    run_python("infra/cost/test_partition_load.py");
+}
