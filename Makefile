@@ -44,9 +44,11 @@ fuzz: setup
 	bash infra/fuzz.sh
 
 # Cold start: process start to first answered invocation, per function, against a local
-# Lambda runtime API, next to a hello-world lambda_http binary.
+# Lambda runtime API, next to a hello-world lambda_http binary. Then the poll and send
+# handlers' CPU time per request with DynamoDB answered in memory (criterion, infra/bench/handlers).
 bench: setup
 	bash infra/bench/cold-start.sh
+	cargo bench -p handler-bench
 
 # A short load run against `make dev`'s binary (its own DynamoDB server, table and agent), then
 # stopped: latency per endpoint, lost and duplicated replies (infra/load.sh; LOAD_CHATS,

@@ -38,8 +38,10 @@ if ! grep -q '^Ctrl-C stops everything' "$work/api.log"; then
   exit 1
 fi
 
+# The banner names the stack's DynamoDB server: loadgen reads its capacity totals.
+dynamodb_url=$(sed -n 's/^DynamoDB endpoint: //p' "$work/api.log" | head -n 1)
 "$target_dir/debug/loadgen" \
-  --base-url "http://127.0.0.1:$port/v1" \
+  --base-url "http://127.0.0.1:$port/v1" --dynamodb-url "$dynamodb_url" \
   --agent-email load-agent@localhost --agent-password "$password" \
   --chats "${LOAD_CHATS:-20}" --duration "${LOAD_DURATION:-90s}" \
   --time-scale "${LOAD_TIME_SCALE:-2}" --report-json "$report" "$@"

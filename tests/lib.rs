@@ -68,6 +68,8 @@ pub fn dynamodb_client(counter: &RequestCounter) -> aws_sdk_dynamodb::Client {
         ))
         .interceptor(counter.clone())
         .interceptor(iam_call_recorder())
+        // As every function's client: each request asks for its consumed capacity.
+        .interceptor(chat_core::consumed_capacity::ConsumedCapacityLog)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -53,9 +53,12 @@ pub fn with_dynamodb_limits(
         )
 }
 
-/// The DynamoDB client every function uses: the standard AWS settings chain plus the limits.
+/// The DynamoDB client every function uses: the standard AWS settings chain plus the limits,
+/// each request's consumed capacity logged.
 pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = with_dynamodb_limits(aws_sdk_dynamodb::config::Builder::from(sdk)).build();
+    let config = with_dynamodb_limits(aws_sdk_dynamodb::config::Builder::from(sdk))
+        .interceptor(crate::consumed_capacity::ConsumedCapacityLog)
+        .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 

@@ -11,6 +11,7 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod consumed_capacity;
 pub mod endpoint;
 pub mod http;
 pub mod iam_calls;

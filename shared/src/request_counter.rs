@@ -1,9 +1,12 @@
-//! Counts the DynamoDB requests a client sends, by operation. The cost targets ("a poll is one
-//! Query") are checked with it, never with timers.
+//! Counts the DynamoDB requests a client sends, by operation, and the capacity units their
+//! answers report (with [`crate::consumed_capacity::ConsumedCapacityLog`] asking for them).
+//! The cost targets ("a poll is one Query") are checked with it, never with timers.
 
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +15,13 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    units: Arc<Mutex<BTreeMap<String, f64>>>,
+}
+
+fn operation_name(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map(|m| m.name().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl RequestCounter {
@@ -28,6 +38,11 @@ impl RequestCounter {
     pub fn take(&self) -> BTreeMap<String, u64> {
         std::mem::take(&mut *self.counts.lock().expect("counter lock"))
     }
+
+    /// Returns the capacity units reported so far, by operation, and starts again from zero.
+    pub fn take_units(&self) -> BTreeMap<String, f64> {
+        std::mem::take(&mut *self.units.lock().expect("counter lock"))
+    }
 }
 
 impl Intercept for RequestCounter {
@@ -42,16 +57,30 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| "unknown".to_owned());
         *self
             .counts
             .lock()
             .expect("counter lock")
-            .entry(operation)
+            .entry(operation_name(cfg))
             .or_default() += 1;
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = context.response().body().bytes();
+        if let Some(units) = body.and_then(crate::consumed_capacity::consumed_units) {
+            *self
+                .units
+                .lock()
+                .expect("counter lock")
+                .entry(operation_name(cfg))
+                .or_default() += units;
+        }
         Ok(())
     }
 }

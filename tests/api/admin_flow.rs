@@ -155,8 +155,9 @@ async fn agents_see_active_sessions_newest_first_with_who_is_waiting() {
         .await;
     assert_eq!(
         app.requests.take(),
-        [("GetItem".to_owned(), 1), ("Query".to_owned(), 1)].into(),
-        "one Query and the active count, admin check cached"
+        [("BatchGetItem".to_owned(), 1), ("Query".to_owned(), 1)].into(),
+        "one Query for the page's keys, one BatchGetItem for its sessions and the active \
+         count, admin check cached"
     );
     let data = list.data();
     assert_eq!(data["totalActive"], 2);
@@ -418,12 +419,18 @@ async fn admin_writes_to_ended_or_unknown_sessions_change_nothing() {
         "a refused admin request changed the table"
     );
 
+    app.requests.take();
     let log = app
         .admin_get(
             &format!("/api/admin/activity?adminId={}", agent.admin_id),
             &agent.token,
         )
         .await;
+    assert_eq!(
+        app.requests.take(),
+        [("BatchGetItem".to_owned(), 1), ("Query".to_owned(), 1)].into(),
+        "one agent's log: its keys from the keys-only index, then the entries"
+    );
     let logged: Vec<String> = actions(log.data()).into_iter().map(|(a, _)| a).collect();
     assert_eq!(
         logged,

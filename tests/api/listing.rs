@@ -1,5 +1,5 @@
 //! The agents' list stays complete and cheap: two requests per page whatever the number of
-//! active sessions, an exact total, paging that visits each session once, the waiting
+//! active sessions (a Query for keys, a BatchGetItem for those sessions and the counter), an exact total, paging that visits each session once, the waiting
 //! customers longest first, and cursors that only ever continue the list that issued them.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -69,7 +69,7 @@ async fn paging_visits_every_active_session_once_at_two_requests_a_page() {
         assert_eq!(page["totalActive"], 119, "exact on every page");
         assert_eq!(
             *cost,
-            counts(&[("Query", 1), ("GetItem", 1)]),
+            counts(&[("Query", 1), ("BatchGetItem", 1)]),
             "2 requests a page"
         );
         seen.extend(ids(page));
@@ -88,7 +88,7 @@ async fn paging_visits_every_active_session_once_at_two_requests_a_page() {
     assert_eq!(waiting, expected);
     for (page, cost) in &pages {
         assert_eq!(page["totalActive"], 119);
-        assert_eq!(*cost, counts(&[("Query", 1), ("GetItem", 1)]));
+        assert_eq!(*cost, counts(&[("Query", 1), ("BatchGetItem", 1)]));
         assert!(page["sessions"]
             .as_array()
             .unwrap()

@@ -14,6 +14,7 @@ mod consistency;
 mod faults;
 mod idle_sessions;
 mod listing;
+mod load_model;
 mod request_counts;
 mod secret_rotation;
 mod shipped_app;

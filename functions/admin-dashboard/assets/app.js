@@ -6,10 +6,11 @@ const AUTH_KEY = 'supportChat.auth';
 const SESSIONS_EVERY_MS = 5000;
 const CHAT_EVERY_MS = 2000;
 // The list: every waiting customer first (up to WAITING_CAP, longest wait first), then the
-// newest active chats, LIST_PAGE more per "Load more". API_PAGE is the API's largest page.
-const WAITING_CAP = 200;
+// newest active chats, LIST_PAGE more per "Load more". API_PAGE is the API's largest page (99:
+// a page's sessions and the counter are one read of at most 100 items); WAITING_CAP two pages.
+const WAITING_CAP = 198;
 const LIST_PAGE = 50;
-const API_PAGE = 100;
+const API_PAGE = 99;
 const LOGIN_PATH = '/api/admin/auth/login';
 // Where the API is mounted as this page was reached: '/v1' on the execute-api URL, '' behind a
 // custom domain. The server writes it into the page; every API call starts with it.

@@ -5,6 +5,7 @@
 //! support reply reached its customer exactly once, in order.
 
 pub mod api;
+pub mod capacity;
 pub mod delivery;
 pub mod plan;
 pub mod report;

@@ -46,6 +46,10 @@ struct Args {
     /// No progress line.
     #[arg(long)]
     quiet: bool,
+    /// The local DynamoDB server (`make dev` prints it): DynamoDB units per chat are measured
+    /// from its capacity totals. A deployed stack has none (the summary says where to look).
+    #[arg(long)]
+    dynamodb_url: Option<String>,
 }
 
 #[tokio::main]
@@ -61,6 +65,7 @@ async fn main() -> ExitCode {
         seed: args.seed,
         request_timeout: args.request_timeout,
         progress: !args.quiet,
+        dynamodb_url: args.dynamodb_url,
     };
     let report = match run(config).await {
         Ok(report) => report,

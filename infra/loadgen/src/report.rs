@@ -25,12 +25,8 @@ pub struct ChatCounts {
     pub rated: u64,
 }
 
-/// DynamoDB read and write units per standard chat.
-///
-/// Not measured yet: the API does not expose consumed capacity. The hook: once a response
-/// carries it (or a side channel such as the functions' logs does), sum it per endpoint in
-/// [`crate::stats::Stats::record`] and fill this from the totals divided by the chats started;
-/// [`Report::render`] and the cost model (`infra/cost/cost_model.py`) already read it.
+/// DynamoDB read and write units per chat started, measured by the local DynamoDB server
+/// (`--dynamodb-url`, see [`crate::capacity`]); `None` against a deployed stack.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CapacityPerChat {
     pub read_units: f64,
@@ -217,12 +213,17 @@ impl Report {
             Some(units) => {
                 let _ = writeln!(
                     out,
-                    "capacity per chat: {:.1} read units, {:.1} write units",
-                    units.read_units, units.write_units
+                    "capacity per chat: {:.1} read units, {:.1} write units (mean chat {:.0} s of \
+                     chat time; the cost model scales them to a standard chat)",
+                    units.read_units, units.write_units, self.mean_chat_s
                 );
             }
             None => {
-                let _ = writeln!(out, "capacity: not measured");
+                let _ = writeln!(
+                    out,
+                    "capacity: not measured (--dynamodb-url names the local DynamoDB server; {})",
+                    crate::capacity::DEPLOYED_HINT
+                );
             }
         }
         if self.passed() {
@@ -253,6 +254,7 @@ mod tests {
             seed: 1,
             request_timeout: Duration::from_secs(5),
             progress: false,
+            dynamodb_url: None,
         }
     }
 

@@ -41,6 +41,8 @@ pub struct RunConfig {
     pub request_timeout: Duration,
     /// Print a progress line on stderr.
     pub progress: bool,
+    /// The local DynamoDB server (`make dev`'s), whose capacity totals measure the run.
+    pub dynamodb_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,14 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
     getrandom::fill(&mut id_seed).expect("the operating system's random source failed");
     let mut id_rng = Rng::new(u64::from_le_bytes(id_seed));
 
+    let capacity_before = match &config.dynamodb_url {
+        Some(url) => Some(
+            crate::capacity::read_totals(url)
+                .await
+                .map_err(RunError::Settings)?,
+        ),
+        None => None,
+    };
     let progress = config
         .progress
         .then(|| tokio::spawn(progress_line(shared.clone(), config.duration)));
@@ -177,6 +187,11 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
         eprintln!();
     }
     let run_wall = started.elapsed();
+    // Before the check, which reads every transcript: the chats' own units only.
+    let capacity_after = match &config.dynamodb_url {
+        Some(url) => crate::capacity::read_totals(url).await.ok(),
+        None => None,
+    };
 
     let deliveries = verify(&shared, tokens.first().map(String::as_str), &customers).await;
     let delivery = delivery::check(&deliveries);
@@ -185,7 +200,10 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
         .iter()
         .filter_map(|c| c.chat_length.map(|d| d.as_secs_f64()))
         .collect();
-    Ok(Report::new(
+    let capacity = capacity_before
+        .zip(capacity_after)
+        .map(|(before, after)| crate::capacity::per_chat(before, after, counts.started));
+    let mut report = Report::new(
         &config,
         agents as u64,
         tokens.len() as u64,
@@ -195,7 +213,9 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
         customers.iter().map(|c| c.slow_polls).sum(),
         stats.summarize(),
         delivery,
-    ))
+    );
+    report.capacity = capacity;
+    Ok(report)
 }
 
 // ---- the customer: the shipped app ---------------------------------------------------------

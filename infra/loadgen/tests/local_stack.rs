@@ -53,7 +53,8 @@ impl Drop for Stack {
     }
 }
 
-fn start_stack(port: u16) -> Stack {
+/// The stack and its DynamoDB server's URL (from the banner).
+fn start_stack(port: u16) -> (Stack, String) {
     let mut child = Command::new(local_api_binary())
         .env("PORT", port.to_string())
         .env("TABLE_NAME", format!("loadgen-test-{}", std::process::id()))
@@ -68,20 +69,27 @@ fn start_stack(port: u16) -> Stack {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let stack = Stack(child);
     // The banner ends once the API listens.
+    let mut dynamodb = None;
     loop {
         let line = lines.next().expect("the banner").expect("stdout");
+        if let Some(url) = line.strip_prefix("DynamoDB endpoint: ") {
+            dynamodb = Some(url.trim().to_owned());
+        }
         if line.starts_with("Ctrl-C stops everything") {
             break;
         }
     }
     std::thread::spawn(move || lines.for_each(drop));
-    stack
+    (
+        stack,
+        dynamodb.expect("the banner names the DynamoDB server"),
+    )
 }
 
 #[test]
 fn ten_chats_against_the_local_stack_lose_and_repeat_no_reply() {
     let port = free_port();
-    let _stack = start_stack(port);
+    let (_stack, dynamodb) = start_stack(port);
     let report_path =
         std::env::temp_dir().join(format!("loadgen-report-{}.json", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
@@ -94,6 +102,7 @@ fn ten_chats_against_the_local_stack_lose_and_repeat_no_reply() {
             "--agent-password",
             AGENT_PASSWORD,
         ])
+        .args(["--dynamodb-url", &dynamodb])
         .arg("--report-json")
         .arg(&report_path)
         .arg("--quiet")
@@ -123,5 +132,13 @@ fn ten_chats_against_the_local_stack_lose_and_repeat_no_reply() {
     assert!(delivery["replies"].as_u64().unwrap() >= 10, "{summary}");
     assert_eq!(delivery["unverified_chats"], 0, "{summary}");
     assert!(report["counts"]["rated"].as_u64().unwrap() > 0, "{summary}");
-    assert!(summary.contains("capacity: not measured"), "{summary}");
+    // Units measured by the local server: at least the session's start (a transaction of
+    // the session and the counter, and their index entries) per chat, and its polls' reads.
+    let capacity = &report["capacity"];
+    assert!(
+        capacity["write_units"].as_f64().unwrap() >= 6.0,
+        "{summary}"
+    );
+    assert!(capacity["read_units"].as_f64().unwrap() >= 1.0, "{summary}");
+    assert!(summary.contains("capacity per chat: "), "{summary}");
 }

@@ -247,6 +247,10 @@ impl ChatService {
                 holder: assignment.map(|a| a.guard),
                 first_response: first_response.is_some(),
                 stats,
+                // As a poll: presence moves the presence index's key, so at most once in a
+                // while (every send moving it made PRESENCE a hot index partition).
+                presence_due: matches!(author, Author::Client(_))
+                    && self.presence_due(&session, now),
             };
             match self.store.append_message(session_id, new).await? {
                 AppendOutcome::Committed => return Ok(sent),

@@ -96,7 +96,7 @@ impl ChatService {
 
     /// A poll refreshes the client's presence at most every quarter of the idle timeout, so
     /// most polls write nothing and the sweep still never ends a session that is polling.
-    fn presence_due(&self, session: &SessionItem, now: DateTime<Utc>) -> bool {
+    pub(super) fn presence_due(&self, session: &SessionItem, now: DateTime<Utc>) -> bool {
         let quarter = self.config.idle_timeout / 4;
         session
             .last_seen_at

@@ -264,15 +264,16 @@ impl ChatService {
     }
 
     /// The admin list: active sessions, newest first (or only those awaiting an answer,
-    /// longest wait first), one Query on a sparse index, and the exact number of active
-    /// sessions from one counter read: two requests whatever the number of sessions.
+    /// longest wait first): one Query for a page of keys on a sparse index, then one
+    /// BatchGetItem for those sessions and the active-session counter: two requests whatever
+    /// the number of sessions.
     pub async fn list_active_sessions(
         &self,
         limit: i32,
         cursor: Option<&PageCursor>,
         list: &SessionList,
     ) -> Result<ActiveSessions, ChatError> {
-        let page = match list {
+        let listed = match list {
             SessionList::All => self.store.active_sessions(limit, cursor).await?,
             SessionList::Waiting => self.store.waiting_sessions(limit, cursor).await?,
             SessionList::HeldBy(admin_id) => {
@@ -281,7 +282,7 @@ impl ChatService {
             }
             SessionList::Unassigned => self.store.assigned_sessions(None, limit, cursor).await?,
         };
-        let total_active = self.store.active_count().await?;
+        let (page, total_active) = (listed.sessions, listed.active_count);
         Ok(ActiveSessions {
             sessions: page
                 .items

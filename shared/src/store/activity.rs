@@ -68,6 +68,11 @@ impl ChatStore {
                 .key_condition_expression("GSI2PK = :pk")
                 .expression_attribute_values(":pk", s(ACTIVITY_ALL_PARTITION)),
         };
+        if filter.session_id.is_none() && admin_partition.is_some() {
+            // One agent's entries are on GSI1, which projects keys only (see the template).
+            let keyed = self.keyed_page(query, listing, limit, cursor, &[]).await?;
+            return Ok(keyed.page);
+        }
         self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
             .await
     }

@@ -4,7 +4,8 @@
 
 use super::items::*;
 use super::keys::*;
-use super::page::{Page, PageCursor};
+use super::page::PageCursor;
+use super::SessionsPage;
 use super::{built, decode, s, session_key, ChatStore, Item, StoreError};
 use crate::ids::SessionId;
 use crate::model::SessionStatus;
@@ -80,13 +81,14 @@ impl HolderGuard {
 
 impl ChatStore {
     /// Active sessions `admin_id` holds (or, for `None`, nobody holds), newest first: one
-    /// Query on the sparse assignee index.
+    /// Query on the sparse, keys-only assignee index and one BatchGetItem of the page's
+    /// sessions and the counter.
     pub async fn assigned_sessions(
         &self,
         admin_id: Option<&str>,
         limit: i32,
         cursor: Option<&PageCursor>,
-    ) -> Result<Page<SessionItem>, StoreError> {
+    ) -> Result<SessionsPage, StoreError> {
         let partition = assignee_partition(admin_id);
         self.session_page(ASSIGNEE_INDEX, &partition, false, limit, cursor)
             .await

@@ -43,6 +43,9 @@ pub struct NewMessage {
     pub first_response: bool,
     /// Counted in the same transaction.
     pub stats: StatsUpdate,
+    /// A customer's message: the client's presence is due a refresh (`lastSeenAt` and the
+    /// presence index's key move to the message's time).
+    pub presence_due: bool,
 }
 
 #[derive(Debug)]
@@ -164,24 +167,26 @@ impl ChatStore {
             sender: message.sender,
             timestamp: message.timestamp,
         };
-        // A user message starts (or continues) a wait for support and shows the client is
-        // present; a support reply ends the wait.
+        // A user message starts (or continues) a wait for support and, when due, shows the
+        // client is present; a support reply ends the wait.
         let (update, claim, holder) = match &new.holder {
             Some(guard) => guard.apply(Update::builder())?,
             None => (Update::builder(), "", ""),
         };
-        // The customer's first message is remembered (the first response is measured from it).
         let mut sets = match message.sender {
+            // The customer's first message is remembered (the first response is measured from it).
             Sender::User => {
                 "SET lastSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
-                 lastSeenAt = :now, GSI3SK = :since, \
                  firstUserMessageAt = if_not_exists(firstUserMessageAt, :now)"
             }
             Sender::Admin => "SET lastSeq = :next, lastMessage = :preview",
         }
         .to_owned();
+        if matches!(message.sender, Sender::User) && new.presence_due {
+            sets.push_str(", lastSeenAt = :now, GSI3SK = :since");
+        }
         sets.push_str(claim);
         let mut condition = format!("lastSeq = :seen AND #status = :active{holder}");
         if new.token_presented {

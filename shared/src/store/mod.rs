@@ -16,6 +16,9 @@ pub mod sign_in;
 pub mod stats;
 pub mod typing;
 
+#[cfg(test)]
+mod page_tests;
+
 pub use activity::ActivityFilter;
 pub use admins::AdminChange;
 pub use assignment::{HolderGuard, Reassign, ReassignOutcome};
@@ -23,8 +26,10 @@ pub use canned::CannedWrite;
 pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
-pub use page::{Page, PageCursor};
-pub use sessions::{ConditionalUpdate, EndSession, PollWrite, RateOutcome, RateSession};
+pub use page::{KeyedPage, Page, PageCursor, MAX_KEYED_PAGE};
+pub use sessions::{
+    ConditionalUpdate, EndSession, PollWrite, RateOutcome, RateSession, SessionsPage,
+};
 pub use stats::{StatsCounts, StatsUpdate};
 pub use typing::{TypingWrite, Typist};
 
@@ -279,31 +284,5 @@ where
         Ok(_) => Ok(true),
         Err(err) if err.as_service_error().is_some_and(E::condition_refused) => Ok(false),
         Err(err) => Err(err.into()),
-    }
-}
-
-// Unused since the rating became a transaction; kept for conditional session updates that
-// answer with the new item.
-#[allow(dead_code)]
-fn conditional_update(
-    result: Result<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
-        SdkError<UpdateItemError, aws_smithy_runtime_api::http::Response>,
-    >,
-) -> Result<ConditionalUpdate, StoreError> {
-    match result {
-        Ok(output) => {
-            let item = output
-                .attributes
-                .ok_or_else(|| StoreError::Request("UpdateItem returned no attributes".into()))?;
-            Ok(ConditionalUpdate::Done(decode(item)?))
-        }
-        Err(err) => match err.as_service_error() {
-            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                let old = failed.item().cloned().filter(|i| !i.is_empty());
-                Ok(ConditionalUpdate::Refused(old.map(decode).transpose()?))
-            }
-            _ => Err(err.into()),
-        },
     }
 }

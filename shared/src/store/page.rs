@@ -4,10 +4,19 @@ use super::keys::*;
 use super::{decode, s, ChatStore, Item, StoreError};
 use crate::ids::SessionId;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A page of a keys-only index at most: its keys and one more item (the session list's
+/// counter) fit in one BatchGetItem, which takes 100 keys.
+pub const MAX_KEYED_PAGE: i32 = 99;
+
+/// How often a BatchGetItem is sent again for the keys DynamoDB left unprocessed.
+const BATCH_GET_ATTEMPTS: u32 = 5;
 
 /// Where the next page starts: DynamoDB's LastEvaluatedKey, opaque to callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +116,28 @@ pub struct Page<T> {
     pub next: Option<PageCursor>,
 }
 
+/// A page of a keys-only index, with the other items read in the same request.
+#[derive(Debug)]
+pub struct KeyedPage<T> {
+    pub page: Page<T>,
+    /// The items asked for alongside the page, in the order asked (`None`: not stored).
+    pub also: Vec<Option<Item>>,
+}
+
+fn table_key(item: &Item) -> Option<Item> {
+    let pk = item.get("PK")?.clone();
+    let sk = item.get("SK")?.clone();
+    Some(HashMap::from([
+        ("PK".to_owned(), pk),
+        ("SK".to_owned(), sk),
+    ]))
+}
+
+fn key_text(key: &Item) -> Option<(String, String)> {
+    let text = |name: &str| key.get(name)?.as_s().ok().cloned();
+    Some((text("PK")?, text("SK")?))
+}
+
 impl ChatStore {
     /// One page of a listing. A cursor that the listing could not have handed out is refused
     /// ([`StoreError::ForeignCursor`]) before anything is read.
@@ -116,6 +147,23 @@ impl ChatStore {
         limit: Option<i32>,
         cursor: Option<(&PageCursor, Listing<'_>)>,
     ) -> Result<Page<T>, StoreError> {
+        let page = self.query_raw(query, limit, cursor).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(decode)
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
+    }
+
+    async fn query_raw(
+        &self,
+        query: QueryFluentBuilder,
+        limit: Option<i32>,
+        cursor: Option<(&PageCursor, Listing<'_>)>,
+    ) -> Result<Page<Item>, StoreError> {
         let start = match cursor {
             Some((cursor, listing)) => {
                 Some(cursor.key_for(listing).ok_or(StoreError::ForeignCursor)?)
@@ -128,16 +176,117 @@ impl ChatStore {
             .set_exclusive_start_key(start)
             .send()
             .await?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<T>, _>>()?;
         let next = output
             .last_evaluated_key
             .filter(|k| !k.is_empty())
             .and_then(|k| PageCursor::from_key(&k));
-        Ok(Page { items, next })
+        Ok(Page {
+            items: output.items.unwrap_or_default(),
+            next,
+        })
+    }
+
+    /// One page of an index that projects keys only (so that the frequent updates of the
+    /// items it lists, e.g. active sessions, never write to the index's one partition): a
+    /// Query for the page's keys, then one BatchGetItem for those items and the items in
+    /// `also`. Two requests whatever the page size; the page keeps the index's order; an item
+    /// that left the index's partition between the two reads (a session that ended, or is no
+    /// longer waiting) is left out.
+    pub(crate) async fn keyed_page<T: DeserializeOwned>(
+        &self,
+        query: QueryFluentBuilder,
+        listing: Listing<'_>,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+        also: &[Item],
+    ) -> Result<KeyedPage<T>, StoreError> {
+        let (index, partition) = match listing {
+            Listing::Sessions { index, partition } | Listing::Activity { index, partition } => {
+                (index, partition)
+            }
+            Listing::SessionActivity { .. } | Listing::Internal => {
+                return Err(StoreError::Request("not an index listing".to_owned()))
+            }
+        };
+        let limit = limit.clamp(1, MAX_KEYED_PAGE);
+        let keys = self
+            .query_raw(query, Some(limit), cursor.map(|c| (c, listing)))
+            .await?;
+        let item_keys: Vec<Item> = keys.items.iter().filter_map(table_key).collect();
+        let wanted: Vec<Item> = item_keys.iter().chain(also).cloned().collect();
+        let mut found: HashMap<(String, String), Item> = self
+            .batch_get(wanted, false)
+            .await?
+            .into_iter()
+            .filter_map(|item| Some((key_text(&item)?, item)))
+            .collect();
+        let mut take = |key: &Item| key_text(key).and_then(|k| found.remove(&k));
+        let index_pk = format!("{index}PK");
+        let still_listed = |item: &Item| {
+            item.get(&index_pk)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(partition)
+        };
+        let items = item_keys
+            .iter()
+            .filter_map(&mut take)
+            .filter(still_listed)
+            .map(decode)
+            .collect::<Result<Vec<T>, _>>()?;
+        let also = also.iter().map(&mut take).collect();
+        Ok(KeyedPage {
+            page: Page {
+                items,
+                next: keys.next,
+            },
+            also,
+        })
+    }
+
+    /// The stored items among `keys` (at most 100, no key twice), in any order: one
+    /// BatchGetItem (eventually consistent reads cost half the units: listings, which may be
+    /// a moment behind anyway, use them), sent again only for keys DynamoDB leaves
+    /// unprocessed, a few times with a short backoff, then [`StoreError::Unavailable`].
+    pub(crate) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        if keys.is_empty() {
+            return Ok(items);
+        }
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(consistent)
+            .build()
+            .map_err(|e| StoreError::Request(e.to_string()))?;
+        let mut request = HashMap::from([(self.table().to_owned(), request)]);
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+            let output = self
+                .client()
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default(),
+            );
+            match output.unprocessed_keys.filter(|k| !k.is_empty()) {
+                Some(rest) => request = rest,
+                None => return Ok(items),
+            }
+        }
+        // Unprocessed keys are DynamoDB shedding load.
+        Err(StoreError::Unavailable(format!(
+            "BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts"
+        )))
     }
 }

@@ -4,7 +4,7 @@
 
 use super::items::*;
 use super::keys::*;
-use super::page::{Listing, Page, PageCursor};
+use super::page::{KeyedPage, Listing, Page, PageCursor};
 use super::stats::StatsUpdate;
 use super::{built, decode, n, s, session_key, ChatStore, Item, StoreError};
 use crate::clock::iso8601;
@@ -55,6 +55,21 @@ fn counter_key() -> Item {
         ("PK".to_owned(), s(COUNTER_PK)),
         ("SK".to_owned(), s(ACTIVE_COUNT_SK)),
     ])
+}
+
+/// The active-session count a counter item holds (never negative).
+fn active_count_in(counter: &Item) -> u64 {
+    counter
+        .get("activeSessions")
+        .and_then(|value| value.as_n().ok()?.parse::<i64>().ok())
+        .map_or(0, |count| count.max(0) as u64)
+}
+
+/// A page of a session list and the number of active sessions, read together.
+#[derive(Debug)]
+pub struct SessionsPage {
+    pub sessions: Page<SessionItem>,
+    pub active_count: u64,
 }
 
 #[derive(Debug)]
@@ -149,17 +164,19 @@ impl ChatStore {
         Err(err.into())
     }
 
-    /// Active sessions, newest first: one Query on the sparse index.
+    /// Active sessions, newest first, and the active-session count: two requests.
     pub async fn active_sessions(
         &self,
         limit: i32,
         cursor: Option<&PageCursor>,
-    ) -> Result<Page<SessionItem>, StoreError> {
+    ) -> Result<SessionsPage, StoreError> {
         self.session_page(ACTIVE_INDEX, ACTIVE_PARTITION, false, limit, cursor)
             .await
     }
 
-    /// One page of a sparse index of sessions; the cursor must be one this list issued.
+    /// One page of a sparse index of sessions (the cursor must be one this list issued) and
+    /// the active-session counter, read with the page's sessions (see
+    /// [`ChatStore::keyed_page`]).
     pub(super) async fn session_page(
         &self,
         index: &'static str,
@@ -167,7 +184,7 @@ impl ChatStore {
         oldest_first: bool,
         limit: i32,
         cursor: Option<&PageCursor>,
-    ) -> Result<Page<SessionItem>, StoreError> {
+    ) -> Result<SessionsPage, StoreError> {
         let query = self
             .client()
             .query()
@@ -177,8 +194,14 @@ impl ChatStore {
             .expression_attribute_values(":partition", s(partition))
             .scan_index_forward(oldest_first);
         let listing = Listing::Sessions { index, partition };
-        self.query_page(query, Some(limit), cursor.map(|c| (c, listing)))
-            .await
+        let KeyedPage { page, also } = self
+            .keyed_page(query, listing, limit, cursor, &[counter_key()])
+            .await?;
+        let counter = also.into_iter().next().flatten();
+        Ok(SessionsPage {
+            sessions: page,
+            active_count: counter.as_ref().map_or(0, active_count_in),
+        })
     }
 
     fn move_active_count(&self, by: i64) -> Result<TransactWriteItem, StoreError> {
@@ -260,12 +283,7 @@ impl ChatStore {
             .consistent_read(true)
             .send()
             .await?;
-        let count = output
-            .item
-            .and_then(|item| item.get("activeSessions").cloned())
-            .and_then(|value| value.as_n().ok().and_then(|n| n.parse::<i64>().ok()))
-            .unwrap_or(0);
-        Ok(count.max(0) as u64)
+        Ok(output.item.as_ref().map_or(0, active_count_in))
     }
 
     /// Sessions whose customer awaits an answer, longest wait first: one Query.
@@ -273,7 +291,7 @@ impl ChatStore {
         &self,
         limit: i32,
         cursor: Option<&PageCursor>,
-    ) -> Result<Page<SessionItem>, StoreError> {
+    ) -> Result<SessionsPage, StoreError> {
         self.session_page(WAITING_INDEX, WAITING_PARTITION, true, limit, cursor)
             .await
     }

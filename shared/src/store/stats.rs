@@ -6,16 +6,13 @@
 use super::items::Entity;
 use super::keys::*;
 use super::{built, decode, s, ChatStore, Item, StoreError};
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 /// Keys one `BatchGetItem` may ask for.
 const BATCH_GET_LIMIT: usize = 100;
-/// Attempts per batch while DynamoDB hands back unprocessed keys (it is shedding load).
-const BATCH_GET_ATTEMPTS: u32 = 5;
 
 fn is_zero(count: &u64) -> bool {
     *count == 0
@@ -189,45 +186,6 @@ impl ChatStore {
             }
         }
         Ok(totals)
-    }
-
-    /// One batch of at most 100 keys; keys DynamoDB hands back unprocessed are asked for
-    /// again, after a short backoff.
-    pub(crate) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-        consistent: bool,
-    ) -> Result<Vec<Item>, StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(consistent)
-            .build();
-        let mut request = HashMap::from([(self.table().to_owned(), built(keys)?)]);
-        let mut found = Vec::new();
-        for attempt in 0..BATCH_GET_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
-            let output = self
-                .client()
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await?;
-            found.extend(
-                output
-                    .responses
-                    .and_then(|mut r| r.remove(self.table()))
-                    .unwrap_or_default(),
-            );
-            match output.unprocessed_keys.filter(|k| !k.is_empty()) {
-                Some(rest) => request = rest,
-                None => return Ok(found),
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts"
-        )))
     }
 }
 

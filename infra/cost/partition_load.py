@@ -1,0 +1,228 @@
+"""Reads and writes per second on every DynamoDB partition key at a given traffic, in capacity
+units, from the per-operation request mix in infra/cost/request_mix.json (its request counts are
+asserted against the API by tests/api/load_model.rs) and the index projections of template.yaml.
+
+    python3 infra/cost/partition_load.py [--mix infra/cost/request_mix.json] [--before]
+        [--chats 10000] [--polls-per-s 5000] [--sends-per-s 300] [--json]
+
+One row per partition key: the table's fixed keys (COUNTER, ...), one chat's SESSION#<id> and one
+agent's keys (the busiest single key of the kind: the kind's total divided by chats or agents),
+and each index's partitions. A key is flagged when it passes a third of DynamoDB's per-partition
+limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before issue 14
+(the mix's `before_issue_14`: ACTIVE and WAITING projecting every attribute).
+
+Units (as infra/dynamodb_capacity.py, which the local DynamoDB server uses): reads 4 KB per
+unit, per item for GetItem/BatchGetItem, summed for a Query, half when eventually consistent
+(every index read); writes 1 KB per unit, doubled in a transaction; an index entry is its
+projected attributes plus 100 bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITE_LIMIT = 1000
+READ_LIMIT = 3000
+FLAG_SHARE = 1 / 3
+INDEX_ENTRY_OVERHEAD = 100
+
+
+def template_projections(path: Path) -> dict[str, str]:
+    """IndexName -> ProjectionType, read from template.yaml's table (no YAML parser needed)."""
+    text = path.read_text()
+    found = re.findall(r"- IndexName: (\w+)\n(?:.*\n)*?\s+ProjectionType: (\w+)", text)
+    return dict(found)
+
+
+def rates(traffic: dict) -> dict[str, float]:
+    """Operations per second at this traffic."""
+    chats = traffic["concurrent_chats"]
+    started = chats / (traffic["chat_minutes"] * 60)
+    agents = chats / traffic["chats_per_agent"]
+    delivering = traffic["agent_sends_per_s"]  # every reply is delivered by one poll
+    presence = chats / traffic["presence_refresh_s"]
+    lists = agents / traffic["list_interval_s"]
+    return {
+        "create_session": started,
+        "send_user": traffic["user_sends_per_s"],
+        "send_agent": traffic["agent_sends_per_s"],
+        "poll_empty": traffic["polls_per_s"] - delivering - presence,
+        "poll_delivering": delivering,
+        "poll_presence": presence,
+        "leave": started * (1 - traffic["agent_end_share"]),
+        "admin_end": started * traffic["agent_end_share"],
+        "rating": started,
+        "admin_sign_in": agents * traffic["agent_sign_ins_per_hour"] / 3600,
+        "admin_list_active": lists,
+        "admin_list_waiting": lists * traffic["waiting_pages_per_refresh"],
+        "admin_open_transcript": started * traffic["opens_per_chat"],
+        "admin_transcript_after": agents / traffic["open_chat_poll_interval_s"],
+    }
+
+
+def read_units(size: float, consistent: bool) -> float:
+    units = max(1, math.ceil(size / 4096))
+    return units if consistent else units / 2
+
+
+def write_units(size: float) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+class Model:
+    def __init__(self, mix: dict, projections: dict[str, str]):
+        self.mix = mix
+        self.items = mix["items"]
+        self.traffic = mix["traffic"]
+        self.projections = projections
+
+    def number(self, value) -> float:
+        return self.traffic[value] if isinstance(value, str) else value
+
+    def entry_bytes(self, index: str, item: str) -> int:
+        keys = self.mix["index_key_bytes"]
+        projected = self.items[item]["bytes"] if self.projections[index] == "ALL" else keys
+        return projected + INDEX_ENTRY_OVERHEAD
+
+    def accesses(self, access: dict) -> list[tuple[str, str, str, float]]:
+        """(store, partition, read|write, units) of one access: the table or an index."""
+        found = []
+        if "read" in access:
+            size = self.items[access["item"]]["bytes"]
+            count = self.number(access.get("count", 1))
+            units = read_units(size, access.get("consistent", False)) * count
+            found.append(("table", access["read"], "read", units))
+        elif "query" in access:
+            index = access.get("index")
+            if index:
+                size = self.entry_bytes(index, access["item"]) - INDEX_ENTRY_OVERHEAD
+                total = size * self.number(access["entries"])
+                found.append((index, access["query"], "read", read_units(total, False)))
+            else:
+                total = sum(self.items[i]["bytes"] * n for i, n in access["items"].items())
+                units = read_units(total, access.get("consistent", False))
+                found.append(("table", access["query"], "read", units))
+        else:
+            item = access["item"]
+            double = 2 if access.get("transactional") else 1
+            found.append(("table", access["write"], "write", write_units(self.items[item]["bytes"]) * double))
+            for index, effect in access.get("indexes", {}).items():
+                share = 1.0
+                if isinstance(effect, list):
+                    effect, share = effect[0], self.number(effect[1])
+                entry = write_units(self.entry_bytes(index, item))
+                writes = {"put": 1, "remove": 1, "move": 2}.get(effect)
+                if effect == "update":
+                    writes = 1 if self.projections[index] == "ALL" else 0
+                if writes is None:
+                    raise ValueError(f"unknown index effect {effect}")
+                partition = self.items[item]["indexes"][index]
+                if writes:
+                    found.append((index, partition, "write", entry * writes * share))
+        return found
+
+    def per_operation(self, name: str) -> dict[str, float]:
+        totals = {"read": 0.0, "write": 0.0}
+        for access in self.mix["operations"][name]["accesses"]:
+            for _, _, kind, units in self.accesses(access):
+                totals[kind] += units
+        return totals
+
+    def load(self) -> dict[tuple[str, str], dict[str, float]]:
+        """(store, partition) -> units per second, for one key of each kind."""
+        per_second = rates(self.traffic)
+        missing = set(self.mix["operations"]) ^ set(per_second)
+        if missing:
+            raise ValueError(f"operations without a rate, or rates without an operation: {missing}")
+        spread = {
+            "<id>": self.traffic["concurrent_chats"],
+            "<admin>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],
+            "<email>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],
+        }
+        load: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"read": 0.0, "write": 0.0})
+        for name, operation in self.mix["operations"].items():
+            for access in operation["accesses"]:
+                for store, partition, kind, units in self.accesses(access):
+                    keys = next((n for marker, n in spread.items() if marker in partition), 1)
+                    load[(store, partition)][kind] += per_second[name] * units / keys
+        return dict(load)
+
+
+def with_before(mix: dict, projections: dict[str, str]) -> tuple[dict, dict[str, str]]:
+    before = mix["before_issue_14"]
+    operations = dict(mix["operations"])
+    for name, operation in before["operations"].items():
+        operations[name] = dict(operations.get(name, {}), **operation)
+    return dict(mix, operations=operations), dict(projections, **before["projections"])
+
+
+def flagged(units: dict[str, float]) -> list[str]:
+    flags = []
+    if units["write"] > WRITE_LIMIT * FLAG_SHARE:
+        flags.append(f"writes > {WRITE_LIMIT * FLAG_SHARE:.0f}/s")
+    if units["read"] > READ_LIMIT * FLAG_SHARE:
+        flags.append(f"reads > {READ_LIMIT * FLAG_SHARE:.0f}/s")
+    return flags
+
+
+def table(load: dict, traffic: dict, title: str) -> str:
+    order = lambda key: (key[0] != "table", key[0], -load[key]["write"] - load[key]["read"])  # noqa: E731
+    lines = [
+        f"{title}: {traffic['concurrent_chats']:,} chats, {traffic['polls_per_s']:,} polls/s, "
+        f"{traffic['user_sends_per_s'] + traffic['agent_sends_per_s']:,} sends/s, "
+        f"{traffic['concurrent_chats'] / traffic['chats_per_agent']:,.0f} agents",
+        "",
+        "| table / index | partition key (one key) | read units/s | write units/s | over a third of the limit |",
+        "|---|---|---:|---:|---|",
+    ]
+    for key in sorted(load, key=order):
+        units = load[key]
+        lines.append(
+            f"| {key[0]} | {key[1]} | {units['read']:,.1f} | {units['write']:,.1f} | "
+            f"{', '.join(flagged(units)) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mix", type=Path, default=ROOT / "infra/cost/request_mix.json")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--before", action="store_true", help="the design before issue 14")
+    parser.add_argument("--chats", type=int, help="concurrent chats (default: the mix's)")
+    parser.add_argument("--polls-per-s", type=float)
+    parser.add_argument("--sends-per-s", type=float, help="customer and agent messages, half each")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+
+    mix = json.loads(args.mix.read_text())
+    projections = template_projections(args.template)
+    if args.before:
+        mix, projections = with_before(mix, projections)
+    traffic = dict(mix["traffic"])
+    if args.chats:
+        traffic["concurrent_chats"] = args.chats
+    if args.polls_per_s is not None:
+        traffic["polls_per_s"] = args.polls_per_s
+    if args.sends_per_s is not None:
+        traffic["user_sends_per_s"] = traffic["agent_sends_per_s"] = args.sends_per_s / 2
+    model = Model(dict(mix, traffic=traffic), projections)
+    load = model.load()
+    if args.json:
+        rows = [{"store": k[0], "partition": k[1], **v, "flags": flagged(v)} for k, v in load.items()]
+        print(json.dumps(rows, indent=2))
+    else:
+        title = "Before issue 14" if args.before else "Per-key load"
+        print(table(load, traffic, title))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The per-key load model (run by `cargo test -p loadgen`, so `make test` runs it too):
+python3 infra/cost/test_partition_load.py"""
+
+import contextlib
+import io
+import json
+import unittest
+
+import partition_load as model
+
+MIX = json.loads((model.ROOT / "infra/cost/request_mix.json").read_text())
+PROJECTIONS = model.template_projections(model.ROOT / "template.yaml")
+
+
+class MixTest(unittest.TestCase):
+    def test_the_template_projects_the_session_indexes_keys_only(self):
+        self.assertEqual(PROJECTIONS["GSI1"], "KEYS_ONLY")
+        self.assertEqual(PROJECTIONS["GSI3"], "KEYS_ONLY")
+        self.assertEqual(PROJECTIONS["GSI4"], "KEYS_ONLY")
+        self.assertEqual(PROJECTIONS["GSI2"], "ALL")
+
+    def test_the_model_prices_each_operation_as_the_local_server_measured_it(self):
+        # The test's scene (tests/api/load_model.rs): one session listed, nobody waiting when
+        # it ends. There, the model's units must be the measured ones the mix records.
+        scene = dict(MIX["traffic"], waiting_share=0, active_list_page=1, waiting_list_page=1)
+        priced = model.Model(dict(MIX, traffic=scene), PROJECTIONS)
+        for name, operation in MIX["operations"].items():
+            with self.subTest(name):
+                self.assertEqual(priced.per_operation(name), operation["measured_units"])
+
+    def test_every_operation_has_a_rate(self):
+        self.assertEqual(set(model.rates(MIX["traffic"])), set(MIX["operations"]))
+
+
+class LoadTest(unittest.TestCase):
+    def test_a_hand_checked_key(self):
+        # COUNTER: 2 transactional writes of 1 unit per started chat (create and end), at
+        # 10,000 chats of 10 minutes; read by every list page, eventually consistent.
+        load = model.Model(MIX, PROJECTIONS).load()
+        started = 10000 / 600
+        self.assertAlmostEqual(load[("table", "COUNTER")]["write"], 2 * 2 * started)
+        lists = 2500 / 5 * (1 + 2)  # the active list, and two pages of the waiting list
+        self.assertAlmostEqual(load[("table", "COUNTER")]["read"], lists * 0.5)
+        # One chat's own partition: its 2 s poll alone is half a read unit a second.
+        self.assertGreater(load[("table", "SESSION#<id>")]["read"], 0.5)
+
+    def test_keys_only_takes_the_session_updates_off_the_active_partition(self):
+        after = model.Model(MIX, PROJECTIONS).load()
+        mix, projections = model.with_before(MIX, PROJECTIONS)
+        before = model.Model(mix, projections).load()
+        self.assertIn("writes > 333/s", model.flagged(before[("GSI1", "ACTIVE")]))
+        self.assertIn("writes > 333/s", model.flagged(before[("GSI3", "PRESENCE")]))
+        # After: only starts and ends move the ACTIVE index (1 write each).
+        self.assertAlmostEqual(after[("GSI1", "ACTIVE")]["write"], 2 * 10000 / 600)
+        self.assertEqual(model.flagged(after[("GSI1", "ACTIVE")]), [])
+        self.assertEqual(model.flagged(after[("GSI3", "PRESENCE")]), [])
+        for key in after:
+            self.assertLess(after[key]["write"], model.WRITE_LIMIT * model.FLAG_SHARE, key)
+
+    def test_the_table_prints_every_key(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            model.main(["--chats", "10000"])
+        text = out.getvalue()
+        for key in ("COUNTER", "SESSION#<id>", "ACTIVE", "WAITING", "PRESENCE", "ACTIVITY"):
+            self.assertIn(f"| {key} |", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
