@@ -207,6 +207,11 @@ fn is_token_text(text: &str, min_len: usize, extra: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
 }
 
+/// SHA-256 of `text` in lower-case hex (idempotency texts, sign-in keys).
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// Lower-case hex, for hashes and random ids.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

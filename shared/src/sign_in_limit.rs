@@ -4,7 +4,6 @@
 
 use crate::store::sign_in::SignInFailuresItem;
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 
 /// Failed sign-ins for one email within [`WINDOW_MINUTES`] that lock it.
 pub const MAX_FAILURES: u32 = 10;
@@ -18,7 +17,7 @@ pub fn window() -> Duration {
 /// What identifies an email in the table and the logs: the hex SHA-256 of its normalized form
 /// (lower case, trimmed), never the address itself.
 pub fn email_hash(email: &str) -> String {
-    crate::ids::hex(&Sha256::digest(email.trim().to_lowercase().as_bytes()))
+    crate::ids::sha256_hex(&email.trim().to_lowercase())
 }
 
 /// When the lock on this email ends, if it is locked at `now`.

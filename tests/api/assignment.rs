@@ -297,7 +297,7 @@ async fn pages(app: &TestApp, agent: &Agent, query: &str) -> (Vec<String>, Vec<V
         let page = app.admin_get(&path, &agent.token).await.data().clone();
         assert_eq!(
             app.requests.take(),
-            counts(&[("Query", 1), ("GetItem", 1)]),
+            counts(&[("Query", 1), ("BatchGetItem", 1)]),
             "{query}: two requests a page"
         );
         for row in page["sessions"].as_array().unwrap() {

@@ -14,7 +14,6 @@ use crate::store::items::{
 use crate::store::{AppendOutcome, NewMessage, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Optimistic attempts per send. Every failed attempt means another send committed, so this
 /// only runs out when dozens of writers hit one session at the same instant.
@@ -123,7 +122,7 @@ pub(crate) fn draft_message(
             owner: author.key_owner(),
             key,
         };
-        let hash = text_hash(outgoing.text.as_str());
+        let hash = crate::ids::sha256_hex(outgoing.text.as_str());
         IdempotencyItem::new(session_id, key, id, timestamp, hash, expires_at)
     });
     let message = MessageItem::new(
@@ -181,7 +180,7 @@ impl ChatService {
             owner: author.key_owner(),
             key,
         });
-        let text_hash = text_hash(outgoing.text.as_str());
+        let text_hash = crate::ids::sha256_hex(outgoing.text.as_str());
         // The same key again is a retry only with the same text.
         let first_result = |first: IdempotencyItem| match &first.text_hash {
             Some(hash) if *hash != text_hash => Err(ChatError::IdempotencyKeyReused),
@@ -247,8 +246,7 @@ impl ChatService {
                 holder: assignment.map(|a| a.guard),
                 first_response: first_response.is_some(),
                 stats,
-                // As a poll: presence moves the presence index's key, so at most once in a
-                // while (every send moving it made PRESENCE a hot index partition).
+                // As a poll: presence moves an index key, so only when due (no hot partition).
                 presence_due: matches!(author, Author::Client(_))
                     && self.presence_due(&session, now),
             };
@@ -274,10 +272,6 @@ impl ChatService {
         }
         Err(ChatError::Contention)
     }
-}
-
-fn text_hash(text: &str) -> String {
-    crate::ids::hex(&Sha256::digest(text.as_bytes()))
 }
 
 #[cfg(test)]
@@ -385,7 +379,10 @@ mod tests {
                 at("2026-11-28T10:00:01.000Z")
             )
         );
-        assert_eq!(key.text_hash.as_deref(), Some(text_hash("hello").as_str()));
+        assert_eq!(
+            key.text_hash.as_deref(),
+            Some(crate::ids::sha256_hex("hello").as_str())
+        );
         let customer = draft_message(
             &id,
             &session,

@@ -11,6 +11,7 @@ pub mod items;
 pub mod keys;
 pub mod messages;
 pub mod page;
+pub mod session_lists;
 pub mod sessions;
 pub mod sign_in;
 pub mod stats;
@@ -27,9 +28,8 @@ pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
 pub use page::{KeyedPage, Page, PageCursor, MAX_KEYED_PAGE};
-pub use sessions::{
-    ConditionalUpdate, EndSession, PollWrite, RateOutcome, RateSession, SessionsPage,
-};
+pub use session_lists::SessionsPage;
+pub use sessions::{EndSession, PollWrite, RateOutcome, RateSession};
 pub use stats::{StatsCounts, StatsUpdate};
 pub use typing::{TypingWrite, Typist};
 

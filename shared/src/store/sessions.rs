@@ -4,7 +4,6 @@
 
 use super::items::*;
 use super::keys::*;
-use super::page::{KeyedPage, Listing, Page, PageCursor};
 use super::stats::StatsUpdate;
 use super::{built, decode, n, s, session_key, ChatStore, Item, StoreError};
 use crate::clock::iso8601;
@@ -50,7 +49,7 @@ pub struct PollWrite {
     pub newest_delivered: Option<u64>,
 }
 
-fn counter_key() -> Item {
+pub(super) fn counter_key() -> Item {
     HashMap::from([
         ("PK".to_owned(), s(COUNTER_PK)),
         ("SK".to_owned(), s(ACTIVE_COUNT_SK)),
@@ -58,26 +57,11 @@ fn counter_key() -> Item {
 }
 
 /// The active-session count a counter item holds (never negative).
-fn active_count_in(counter: &Item) -> u64 {
+pub(super) fn active_count_in(counter: &Item) -> u64 {
     counter
         .get("activeSessions")
         .and_then(|value| value.as_n().ok()?.parse::<i64>().ok())
         .map_or(0, |count| count.max(0) as u64)
-}
-
-/// A page of a session list and the number of active sessions, read together.
-#[derive(Debug)]
-pub struct SessionsPage {
-    pub sessions: Page<SessionItem>,
-    pub active_count: u64,
-}
-
-#[derive(Debug)]
-pub enum ConditionalUpdate {
-    /// The update happened; the session as it is now.
-    Done(SessionItem),
-    /// The condition failed; the session as it was, if it exists.
-    Refused(Option<SessionItem>),
 }
 
 pub struct RateSession<'a> {
@@ -164,46 +148,6 @@ impl ChatStore {
         Err(err.into())
     }
 
-    /// Active sessions, newest first, and the active-session count: two requests.
-    pub async fn active_sessions(
-        &self,
-        limit: i32,
-        cursor: Option<&PageCursor>,
-    ) -> Result<SessionsPage, StoreError> {
-        self.session_page(ACTIVE_INDEX, ACTIVE_PARTITION, false, limit, cursor)
-            .await
-    }
-
-    /// One page of a sparse index of sessions (the cursor must be one this list issued) and
-    /// the active-session counter, read with the page's sessions (see
-    /// [`ChatStore::keyed_page`]).
-    pub(super) async fn session_page(
-        &self,
-        index: &'static str,
-        partition: &str,
-        oldest_first: bool,
-        limit: i32,
-        cursor: Option<&PageCursor>,
-    ) -> Result<SessionsPage, StoreError> {
-        let query = self
-            .client()
-            .query()
-            .index_name(index)
-            .key_condition_expression("#partition = :partition")
-            .expression_attribute_names("#partition", format!("{index}PK"))
-            .expression_attribute_values(":partition", s(partition))
-            .scan_index_forward(oldest_first);
-        let listing = Listing::Sessions { index, partition };
-        let KeyedPage { page, also } = self
-            .keyed_page(query, listing, limit, cursor, &[counter_key()])
-            .await?;
-        let counter = also.into_iter().next().flatten();
-        Ok(SessionsPage {
-            sessions: page,
-            active_count: counter.as_ref().map_or(0, active_count_in),
-        })
-    }
-
     fn move_active_count(&self, by: i64) -> Result<TransactWriteItem, StoreError> {
         let update = built(
             Update::builder()
@@ -284,16 +228,6 @@ impl ChatStore {
             .send()
             .await?;
         Ok(output.item.as_ref().map_or(0, active_count_in))
-    }
-
-    /// Sessions whose customer awaits an answer, longest wait first: one Query.
-    pub async fn waiting_sessions(
-        &self,
-        limit: i32,
-        cursor: Option<&PageCursor>,
-    ) -> Result<SessionsPage, StoreError> {
-        self.session_page(WAITING_INDEX, WAITING_PARTITION, true, limit, cursor)
-            .await
     }
 
     /// Active sessions whose client was last seen before `cutoff`, oldest first: one Query on
