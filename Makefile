@@ -43,12 +43,14 @@ sam-build: setup
 fuzz: setup
 	bash infra/fuzz.sh
 
-# Cold start: process start to first answered invocation, per function, against a local
-# Lambda runtime API, next to a hello-world lambda_http binary. Then the poll and send
-# handlers' CPU time per request with DynamoDB answered in memory (criterion, infra/bench/handlers).
+# CPU time per request of the poll and send handlers (DynamoDB answered in memory); cold start:
+# process start to first answered invocation, per function, against a local Lambda runtime
+# API, next to a hello-world lambda_http binary; peak memory of each function over a realistic
+# run (what MemorySize in template.yaml is chosen by).
 bench: setup
-	bash infra/bench/cold-start.sh
 	cargo bench -p handler-bench
+	bash infra/bench/cold-start.sh
+	bash infra/bench/memory.sh
 
 # A short load run against `make dev`'s binary (its own DynamoDB server, table and agent), then
 # stopped: latency per endpoint, lost and duplicated replies (infra/load.sh; LOAD_CHATS,

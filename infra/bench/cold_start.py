@@ -4,7 +4,8 @@ A minimal Lambda runtime API (the HTTP interface the Lambda service gives a cust
 hands the process one API Gateway event and notes when the answer arrives. Each binary is
 started RUNS times; the median is reported, next to a hello-world lambda_http binary.
 
-Usage: cold_start.py BIN_DIR FUNCTION... (needs DYNAMODB endpoint in AWS_ENDPOINT_URL_DYNAMODB)
+Usage: cold_start.py BIN_DIR FUNCTION... (needs DYNAMODB endpoint in AWS_ENDPOINT_URL_DYNAMODB;
+DYNAMODB_STUB=1: an in-process stub that answers every call with no item, instead)
 """
 
 import json
@@ -38,23 +39,24 @@ EVENT = {
 
 
 class Runtime(BaseHTTPRequestHandler):
-    """One runtime API per start: each `once` makes a subclass with its own state."""
+    """One runtime API per start: each `start` makes a subclass with its own state."""
 
-    served = False
-    answered = None
+    events = [EVENT]
+    served = 0
+    answers = None  # (perf_counter, path, body) per answered event
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
         cls = type(self)
-        if cls.served:  # after the one event: hold the poll, as Lambda freezes the process
+        if cls.served >= len(cls.events):  # after the last event: hold the poll, as Lambda freezes the process
             time.sleep(30)
             return
-        cls.served = True
-        body = json.dumps(EVENT).encode()
+        body = json.dumps(cls.events[cls.served]).encode()
+        cls.served += 1
         self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request")
+        self.send_header("Lambda-Runtime-Aws-Request-Id", f"bench-request-{cls.served}")
         self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 10_000))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench")
         self.send_header("Content-Length", str(len(body)))
@@ -62,20 +64,41 @@ class Runtime(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).answered = (time.perf_counter(), self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).answers.append((time.perf_counter(), self.path, body))
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
 
-def once(binary: str) -> float:
+def peak_rss_kib(pid: int) -> int:
+    """The process's high-water mark of resident memory (what Lambda's "Max Memory Used" reports)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise SystemExit("no VmHWM in /proc/<pid>/status")
+
+
+# Set on developer machines and CI, never on Lambda; each changes how the SDK finds the root
+# certificates, which is a large part of init (README, "Cold start: where init goes").
+NOT_ON_LAMBDA = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_CA_BUNDLE")
+
+
+def lambda_like_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in NOT_ON_LAMBDA}
+
+
+def start(binary: str, events: list, extra_env: dict | None = None):
+    """Starts `binary` against a fresh runtime API that hands it `events` one after the other.
+
+    Returns the answers (ms since process start, parsed response) and the peak RSS in KiB."""
     # A fresh class per start: a request still parked from an earlier start cannot touch it.
-    runtime = type("RuntimeForOneStart", (Runtime,), {"served": False, "answered": None})
+    runtime = type("RuntimeForOneStart", (Runtime,), {"events": events, "served": 0, "answers": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), runtime)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ)
+    env = lambda_like_env()
     env.update({
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_port}",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
@@ -85,19 +108,23 @@ def once(binary: str) -> float:
         "AWS_LAMBDA_LOG_GROUP_NAME": "bench",
         "LOG_LEVEL": "warn",
     })
+    env.update(extra_env or {})
     started = time.perf_counter()
     process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while runtime.answered is None:
+        while len(runtime.answers) < len(events):
             if process.poll() is not None:
                 raise SystemExit(f"{binary} exited with {process.returncode} before answering")
-            if time.perf_counter() - started > 20:
-                raise SystemExit(f"{binary} did not answer within 20 s")
+            if time.perf_counter() - started > 20 + len(events):
+                raise SystemExit(f"{binary} did not answer within {20 + len(events)} s")
             time.sleep(0.0005)
-        answered_at, path = runtime.answered
-        if not path.endswith("/response"):
-            raise SystemExit(f"{binary} reported an error: {path}")
-        return (answered_at - started) * 1000
+        peak = peak_rss_kib(process.pid)
+        answers = []
+        for answered_at, path, body in runtime.answers:
+            if not path.endswith("/response"):
+                raise SystemExit(f"{binary} reported an error: {path} {body[:200]!r}")
+            answers.append(((answered_at - started) * 1000, json.loads(body)))
+        return answers, peak
     finally:
         process.kill()
         process.wait()
@@ -105,8 +132,39 @@ def once(binary: str) -> float:
         server.server_close()
 
 
+def once(binary: str) -> float:
+    answers, _ = start(binary, [EVENT])
+    return answers[0][0]
+
+
+class StubDynamoDB(BaseHTTPRequestHandler):
+    """Answers every DynamoDB call with `{}` (no item) in one write, at once: with it, a start
+    measures init and the handler, not the local DynamoDB server's own latency (tens of ms at
+    times on a loaded machine)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                         b"Content-Length: 2\r\n\r\n{}")
+        self.wfile.flush()
+
+
+def start_stub_dynamodb() -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StubDynamoDB)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
+
+
 def main() -> None:
     bin_dir, names = sys.argv[1], sys.argv[2:]
+    if os.environ.get("DYNAMODB_STUB") == "1":
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = start_stub_dynamodb()
     print(f"| binary | median ms (of {RUNS}) | min ms | max ms |")
     print("|---|---:|---:|---:|")
     for name in names:

@@ -108,6 +108,7 @@ impl App {
     /// signing secret named by `ADMIN_JWT_SECRET_ARN` now, and again every few minutes.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
+        crate::tls_roots::prefer_system_bundle();
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let client = dynamodb_client(&sdk);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -22,6 +22,7 @@ pub mod sign_in_limit;
 pub mod signing_keys;
 pub mod store;
 pub mod telemetry;
+pub mod tls_roots;
 
 pub use app::App;
 pub use chat::{ChatError, ChatService};

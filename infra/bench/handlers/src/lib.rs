@@ -1,149 +1,288 @@
-//! The poll and send handlers against a DynamoDB answered in memory: the same `App` every
-//! function builds, with an HTTP client that answers each DynamoDB operation with a fixed body
-//! at once (no socket, no waiting), so a benchmark measures the handler's own CPU time: routing
-//! the request, validation, the SDK's serialization, signing and parsing, the business rules
-//! and the envelope.
+//! What the handler benchmarks (`benches/handlers.rs`) run: the real handlers, from the API
+//! Gateway event to the envelope, with a DynamoDB client whose HTTP layer is answered in
+//! memory. So the time measured is our CPU work per request (event parsing, request signing,
+//! SDK serialization, item decoding, the envelope), none of it waiting on the network.
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use chat_core::clock::SystemClock;
-use chat_core::config::Config;
-use chat_core::ids::ClientToken;
-use chat_core::App;
-use lambda_http::{Body, Request, RequestExt};
-use serde_json::{json, Value};
+use chat_core::ids::{ClientToken, MessageId, SessionId};
+use chat_core::model::{Sender, UserInfo};
+use chat_core::store::items::{MessageItem, SessionItem};
+use chat_core::{App, Config, SystemClock};
+use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub const SESSION_ID: &str = "chat_1700000000000_benchmark";
+pub const TABLE: &str = "bench";
+/// A token as `ClientToken::generate` makes them (43 URL-safe characters).
+pub const TOKEN: &str = "benchbenchbenchbenchbenchbenchbenchbench123";
+pub const SESSION: &str = "chat_1700000000000_benchbench";
+/// Support replies the poll with news returns (a typical burst: an agent's few lines).
+pub const NEW_REPLIES: u64 = 3;
 
-/// Answers every DynamoDB request at once with the body kept for its operation.
+/// Answers each DynamoDB operation (by its `X-Amz-Target`) with one canned JSON body.
 #[derive(Debug, Clone)]
-struct InMemory {
+pub struct InMemoryDynamo {
     answers: Arc<HashMap<&'static str, String>>,
 }
 
-impl HttpConnector for InMemory {
+impl InMemoryDynamo {
+    pub fn new(answers: HashMap<&'static str, String>) -> Self {
+        Self {
+            answers: Arc::new(answers),
+        }
+    }
+}
+
+impl HttpConnector for InMemoryDynamo {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let operation = request
             .headers()
             .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
+            .and_then(|target| target.rsplit('.').next())
             .unwrap_or_default();
-        let body = self
-            .answers
-            .get(operation)
-            .cloned()
-            .unwrap_or_else(|| "{}".into());
-        let mut response = HttpResponse::new(200.try_into().expect("200"), SdkBody::from(body));
-        response
-            .headers_mut()
-            .insert("content-type", "application/x-amz-json-1.0");
+        let response = match self.answers.get(operation) {
+            Some(body) => Response::new(StatusCode::try_from(200).unwrap(), body.clone().into()),
+            // An operation the fixture did not expect: a client error the handler reports.
+            None => Response::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(format!(
+                    r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"unexpected {operation}"}}"#
+                )),
+            ),
+        };
         HttpConnectorFuture::ready(Ok(response))
     }
 }
 
-impl HttpClient for InMemory {
+impl HttpClient for InMemoryDynamo {
     fn http_connector(
         &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
     }
 }
 
-/// An active session as stored, with one user message answered by one support reply.
-fn session(token: &ClientToken) -> Value {
-    json!({
-        "PK": { "S": format!("SESSION#{SESSION_ID}") },
-        "SK": { "S": "SESSION" },
-        "GSI1PK": { "S": "ACTIVE" },
-        "GSI1SK": { "S": format!("2026-11-28T10:00:00.000Z#{SESSION_ID}") },
-        "GSI3PK": { "S": "PRESENCE" },
-        "GSI3SK": { "S": format!("2099-01-01T00:00:00.000Z#{SESSION_ID}") },
-        "entity": { "S": "session" },
-        "sessionId": { "S": SESSION_ID },
-        "userInfo": { "M": { "name": { "S": "Ann" }, "isGuest": { "BOOL": false } } },
-        "status": { "S": "active" },
-        "startTime": { "S": "2026-11-28T10:00:00.000Z" },
-        "tokenHash": { "S": token.hash().as_str() },
-        "tokenPresented": { "BOOL": true },
-        "lastSeq": { "N": "2" },
-        "supportCount": { "N": "1" },
-        "deliveredSupportSeq": { "N": "2" },
-        "deliveredSupportCount": { "N": "1" },
-        "deliveryFrom": { "N": "0" },
-        "lastSeenAt": { "S": "2099-01-01T00:00:00.000Z" },
-        "lastMessage": { "M": {
-            "messageId": { "S": "msg_000000000002" },
-            "message": { "S": "Let me check that for you." },
-            "sender": { "S": "admin" },
-            "timestamp": { "S": "2026-11-28T10:01:00.000Z" }
-        } }
-    })
+/// The App a function builds at cold start (same limits, static credentials as on Lambda),
+/// over the in-memory DynamoDB.
+pub fn app(dynamo: InMemoryDynamo) -> App {
+    App::new(
+        client(dynamo),
+        Config::for_table(TABLE),
+        Arc::new(SystemClock),
+    )
 }
 
-/// The app as a function builds it, on a DynamoDB answered in memory, and a client token
-/// that opens the stored session.
-pub fn app() -> (App, ClientToken) {
-    app_with(true)
-}
-
-/// [`app`], with or without the interceptor that asks each request for its consumed capacity.
-pub fn app_with(capacity_log: bool) -> (App, ClientToken) {
-    let token = ClientToken::generate();
-    let session = session(&token);
-    let answers = HashMap::from([
-        ("GetItem", json!({ "Item": session }).to_string()),
-        ("TransactWriteItems", "{}".to_owned()),
-        ("UpdateItem", "{}".to_owned()),
-    ]);
-    let mut config = aws_sdk_dynamodb::Config::builder()
+/// The DynamoDB client as [`app`] builds it.
+pub fn client(dynamo: InMemoryDynamo) -> aws_sdk_dynamodb::Client {
+    let builder = aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .http_client(InMemory {
-            answers: Arc::new(answers),
-        });
-    if capacity_log {
-        config = config.interceptor(chat_core::consumed_capacity::ConsumedCapacityLog);
+        .http_client(dynamo);
+    let config = chat_core::app::with_dynamodb_limits(builder).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+pub fn session_id() -> SessionId {
+    SessionId::parse(SESSION).expect("valid session id")
+}
+
+/// An active session, its client's token presented, seen just now (so no presence write is
+/// due); `replies` support messages after the last one polls delivered.
+pub fn session_item(replies: u64) -> SessionItem {
+    let token = ClientToken::from_header(TOKEN).expect("valid token");
+    let user = UserInfo {
+        user_id: Some("user-42".into()),
+        name: Some("Ada Lovelace".into()),
+        email: Some("ada@example.com".into()),
+        is_guest: Some(false),
+        guest_session_id: None,
+    };
+    let mut session = SessionItem::open(&session_id(), user, &token.hash(), chrono::Utc::now());
+    session.token_presented = true;
+    // Four earlier exchanges, all delivered; then `replies` new support messages.
+    session.last_seq = 8 + replies;
+    session.support_count = 4 + replies;
+    session.delivered_support_seq = 8;
+    session.delivered_support_count = 4;
+    session
+}
+
+/// The support messages after the delivered ones (numbers 9, 10, ...).
+pub fn replies(count: u64) -> Vec<MessageItem> {
+    (9..9 + count)
+        .map(|seq| {
+            MessageItem::new(
+                &session_id(),
+                MessageId::from_seq(seq),
+                Sender::Admin,
+                format!("Thanks for waiting, this is reply number {seq} from support."),
+                chrono::Utc::now(),
+                Some("adm_0123456789abcdef0123456789abcdef".into()),
+                1_900_000_000,
+            )
+        })
+        .collect()
+}
+
+/// An item as DynamoDB's JSON wire format carries it.
+pub fn wire_item(item: &impl serde::Serialize) -> Value {
+    let attributes: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(item).expect("item serializes");
+    Value::Object(
+        attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), wire_value(value)))
+            .collect(),
+    )
+}
+
+fn wire_value(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::M(map) => {
+            json!({ "M": map.iter().map(|(k, v)| (k.clone(), wire_value(v))).collect::<Map<_, _>>() })
+        }
+        AttributeValue::L(list) => json!({ "L": list.iter().map(wire_value).collect::<Vec<_>>() }),
+        AttributeValue::Ss(set) => json!({ "SS": set }),
+        AttributeValue::Ns(set) => json!({ "NS": set }),
+        other => panic!("no wire form for {other:?} in the fixtures"),
     }
-    let config = config.build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let app = App::new(client, Config::for_table("bench"), Arc::new(SystemClock));
-    (app, token)
 }
 
-/// The shipped app's poll with nothing new (the common case: one `GetItem`).
-pub fn poll_request(token: &ClientToken) -> Request {
-    let mut request = Request::new(Body::Empty);
-    request
-        .headers_mut()
-        .insert("x-chat-token", token.as_str().parse().expect("header"));
-    request
-        .with_path_parameters(HashMap::from([(
-            "sessionId".to_owned(),
-            SESSION_ID.to_owned(),
-        )]))
-        .with_query_string_parameters(HashMap::from([(
-            "after".to_owned(),
-            "msg_000000000002".to_owned(),
-        )]))
+/// DynamoDB for the polls: GetItem returns the session with `replies` undelivered support
+/// messages, Query returns them, UpdateItem (the delivery marker) succeeds.
+pub fn poll_dynamo(replies_pending: u64) -> InMemoryDynamo {
+    let messages: Vec<Value> = replies(replies_pending).iter().map(wire_item).collect();
+    let count = messages.len();
+    InMemoryDynamo::new(HashMap::from([
+        (
+            "GetItem",
+            json!({ "Item": wire_item(&session_item(replies_pending)) }).to_string(),
+        ),
+        (
+            "Query",
+            json!({ "Items": messages, "Count": count, "ScannedCount": count }).to_string(),
+        ),
+        ("UpdateItem", "{}".to_owned()),
+    ]))
 }
 
-/// The shipped app's send (a `GetItem` and a `TransactWriteItems`).
-pub fn send_request(token: &ClientToken) -> Request {
-    let body = json!({ "sessionId": SESSION_ID, "message": "Is my parcel on its way?",
-                       "sender": "user", "timestamp": "2026-11-28T10:02:00.000Z" });
-    let mut request = Request::new(Body::Text(body.to_string()));
-    let headers = request.headers_mut();
-    headers.insert("x-chat-token", token.as_str().parse().expect("header"));
-    headers.insert("content-type", "application/json".parse().expect("header"));
-    request
+/// DynamoDB for the client send (no earlier messages pending): GetItem / BatchGetItem return
+/// the session, the send transaction succeeds.
+pub fn send_dynamo() -> InMemoryDynamo {
+    let session = wire_item(&session_item(0));
+    InMemoryDynamo::new(HashMap::from([
+        ("GetItem", json!({ "Item": session }).to_string()),
+        (
+            "BatchGetItem",
+            json!({ "Responses": { TABLE: [session] }, "UnprocessedKeys": {} }).to_string(),
+        ),
+        ("TransactWriteItems", "{}".to_owned()),
+    ]))
 }
+
+/// The API Gateway (REST) event of `GET /api/chat/poll/{sessionId}?after=msg_000000000008`, as Lambda
+/// delivers it.
+pub fn poll_event() -> String {
+    event(
+        "GET",
+        "/api/chat/poll/{sessionId}",
+        &format!("/api/chat/poll/{SESSION}"),
+        json!({ "after": "msg_000000000008" }),
+        json!({ "sessionId": SESSION }),
+        Value::Null,
+    )
+}
+
+/// `POST /api/chat/message` with a one-line message and the app's idempotency key.
+pub fn send_event() -> String {
+    let body = json!({
+        "sessionId": SESSION,
+        "message": "Hello, my order #1234 has not arrived yet. Can you help?",
+        "messageId": "msg_1700000000123_k3j4h5",
+        "timestamp": "2026-11-28T22:00:00.000Z",
+    });
+    event(
+        "POST",
+        "/api/chat/message",
+        "/api/chat/message",
+        Value::Null,
+        Value::Null,
+        Value::String(body.to_string()),
+    )
+}
+
+fn event(
+    method: &str,
+    resource: &str,
+    path: &str,
+    query: Value,
+    path_params: Value,
+    body: Value,
+) -> String {
+    let multi_query = match &query {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), json!([v]))).collect())
+        }
+        _ => Value::Null,
+    };
+    json!({
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {
+            "content-type": "application/json",
+            "user-agent": "SupportChat/3.2 (iPhone; iOS 17.1)",
+            "x-chat-token": TOKEN,
+            "x-forwarded-for": "203.0.113.9",
+        },
+        "multiValueHeaders": {
+            "content-type": ["application/json"],
+            "user-agent": ["SupportChat/3.2 (iPhone; iOS 17.1)"],
+            "x-chat-token": [TOKEN],
+            "x-forwarded-for": ["203.0.113.9"],
+        },
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": path_params,
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "resourcePath": resource,
+            "httpMethod": method, "path": format!("/v1{path}"), "stage": "v1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": { "sourceIp": "203.0.113.9" },
+        },
+        "body": body,
+        "isBase64Encoded": false,
+    })
+    .to_string()
+}
+
+/// One request through an endpoint, as the function binary answers it: the event parsed into
+/// a request, the handler, the envelope. Returns the status and the body.
+pub async fn serve(
+    app: &App,
+    endpoint: &chat_core::Endpoint,
+    event: &str,
+) -> (u16, lambda_http::Body) {
+    let request = lambda_http::request::from_str(event).expect("event parses");
+    let response = endpoint.serve(app, request).await;
+    (response.status().as_u16(), response.into_body())
+}
+
+#[cfg(test)]
+mod tests;
