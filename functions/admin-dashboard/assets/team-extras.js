@@ -106,11 +106,10 @@ function setUpPicker() {
   hint.setAttribute('aria-live', 'polite');
   box.before(list);
   box.after(hint);
-  box.setAttribute('role', 'combobox');
+  // A textarea keeps its textbox role (ARIA allows no combobox on it): the list is tied to it
+  // by aria-controls and aria-activedescendant, and its state is announced by the hint.
   box.setAttribute('aria-autocomplete', 'list');
-  box.setAttribute('aria-haspopup', 'listbox');
   box.setAttribute('aria-controls', 'canned-list');
-  box.setAttribute('aria-expanded', 'false');
   box.setAttribute('aria-describedby', 'canned-hint');
   // Choosing with the mouse must not blur the box first.
   list.addEventListener('mousedown', (event) => event.preventDefault());
@@ -157,7 +156,6 @@ function renderPicker() {
   }));
   const open = extras.matches.length > 0;
   list.hidden = !open;
-  box.setAttribute('aria-expanded', String(open));
   if (open) box.setAttribute('aria-activedescendant', `canned-option-${extras.active}`);
   else box.removeAttribute('aria-activedescendant');
   $('canned-hint').textContent = open
