@@ -6,10 +6,9 @@ use super::items::*;
 use super::keys::*;
 use super::page::PageCursor;
 use super::SessionsPage;
-use super::{built, decode, s, session_key, ChatStore, Item, StoreError};
+use super::{built, s, session_key, ChatStore, Item, StoreError};
 use crate::ids::SessionId;
 use crate::model::SessionStatus;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -135,38 +134,21 @@ impl ChatStore {
         if let Some(target) = change.target_active {
             writes.push(self.agent_is_active(target)?);
         }
-        let result = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(ReassignOutcome::Done),
-            Err(err) => err,
+        let cancelled = match self.transact_or_cancellation(writes).await? {
+            Ok(()) => return Ok(ReassignOutcome::Done),
+            Err(cancelled) => cancelled,
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        else {
-            return Err(err.into());
-        };
-        let reasons = cancelled.cancellation_reasons();
-        let code = |i: usize| reasons.get(i).and_then(|r| r.code());
-        if code(0) == Some("ConditionalCheckFailed") {
-            let old = reasons[0].item().cloned().filter(|item| !item.is_empty());
-            let old: Option<SessionItem> = old.map(decode).transpose()?;
+        if cancelled.refused(0) {
+            let old: Option<SessionItem> = cancelled.old_item(0)?;
             return Ok(ReassignOutcome::Refused(old.map(Box::new)));
         }
-        if code(2) == Some("ConditionalCheckFailed") {
+        if cancelled.refused(2) {
             return Ok(ReassignOutcome::TargetInactive);
         }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
-        {
+        if cancelled.conflicted() {
             return Ok(ReassignOutcome::Conflict);
         }
-        Err(err.into())
+        Err(cancelled.into_error())
     }
 
     /// A transaction item that holds only while `admin_id` is an active agent.

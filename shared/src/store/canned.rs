@@ -5,7 +5,6 @@
 use super::items::*;
 use super::keys::*;
 use super::{built, n, s, ChatStore, Item, StoreError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -182,29 +181,16 @@ impl ChatStore {
         writes: Vec<TransactWriteItem>,
     ) -> Result<Option<Vec<bool>>, StoreError> {
         let count = writes.len();
-        match self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let refused: Vec<bool> = cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .collect();
-                    if refused.len() == count && refused.iter().any(|&r| r) {
-                        Ok(Some(refused))
-                    } else {
-                        Err(err.into())
-                    }
+        match self.transact_or_cancellation(writes).await? {
+            Ok(()) => Ok(None),
+            Err(cancelled) => {
+                let refused = cancelled.refusals();
+                if refused.len() == count && refused.iter().any(|&r| r) {
+                    Ok(Some(refused))
+                } else {
+                    Err(cancelled.into_error())
                 }
-                _ => Err(err.into()),
-            },
+            }
         }
     }
 }

@@ -8,7 +8,6 @@ use super::{decode, n, s, session_key, ChatStore, StoreError};
 use crate::clock::iso8601;
 use crate::ids::{MessageId, SessionId};
 use crate::model::{Sender, SessionStatus};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
@@ -248,49 +247,22 @@ impl ChatStore {
         }
         writes.push(self.add_to_stats(&new.stats)?);
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(AppendOutcome::Committed),
-            Err(err) => err,
+        let cancelled = match self.transact_or_cancellation(writes).await? {
+            Ok(()) => return Ok(AppendOutcome::Committed),
+            Err(cancelled) => cancelled,
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        else {
-            return Err(err.into());
-        };
-        let reasons = cancelled.cancellation_reasons();
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .and_then(|r| r.code())
-                .is_some_and(|code| code == "ConditionalCheckFailed")
-        };
-        if idempotency_position.is_some_and(failed) {
+        if idempotency_position.is_some_and(|i| cancelled.refused(i)) {
             return Ok(AppendOutcome::DuplicateKey);
         }
-        if failed(0) {
-            let current = reasons
-                .first()
-                .and_then(|r| r.item().cloned())
-                .filter(|item| !item.is_empty())
-                .map(decode)
-                .transpose()?
-                .map(Box::new);
+        if cancelled.refused(0) {
+            let current = cancelled.old_item(0)?.map(Box::new);
             return Ok(AppendOutcome::SessionChanged(current));
         }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
-        {
+        if cancelled.conflicted() {
             // Another transaction held one of the items; the state is unknown, so re-read.
             return Ok(AppendOutcome::SessionChanged(None));
         }
-        Err(err.into())
+        Err(cancelled.into_error())
     }
 
     /// The items of a session partition after a cursor (every message when `after` is None)

@@ -37,7 +37,7 @@ use crate::ids::SessionId;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use keys::*;
 use serde::de::DeserializeOwned;
@@ -232,6 +232,29 @@ impl ChatStore {
         }
     }
 
+    /// Runs a transaction (retrying conflicts, as [`Self::transact`]): `Ok(Ok(()))` when it
+    /// committed, `Ok(Err(_))` with DynamoDB's reason per write when it was cancelled.
+    pub(crate) async fn transact_or_cancellation(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Cancellation>, StoreError> {
+        match self.transact(writes).await {
+            Ok(()) => Ok(Ok(())),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if !cancelled.cancellation_reasons().is_empty() =>
+                {
+                    let reasons = cancelled.cancellation_reasons().to_vec();
+                    Ok(Err(Cancellation {
+                        reasons,
+                        error: err.into(),
+                    }))
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+
     /// Runs a transaction; false when a condition refused it.
     pub(crate) async fn transact_if(
         &self,
@@ -251,6 +274,46 @@ impl ChatStore {
                 _ => Err(err.into()),
             },
         }
+    }
+}
+
+/// Why DynamoDB cancelled a transaction: one reason per write, in the order they were sent.
+#[derive(Debug)]
+pub(crate) struct Cancellation {
+    reasons: Vec<CancellationReason>,
+    /// The cancellation as an error, for the cases the caller has no answer for.
+    error: StoreError,
+}
+
+impl Cancellation {
+    /// Write `index`'s condition refused it.
+    pub(crate) fn refused(&self, index: usize) -> bool {
+        self.reasons.get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+    }
+
+    /// Which writes their conditions refused, in order.
+    pub(crate) fn refusals(&self) -> Vec<bool> {
+        (0..self.reasons.len()).map(|i| self.refused(i)).collect()
+    }
+
+    /// The item write `index` found (asked for with ReturnValuesOnConditionCheckFailure).
+    pub(crate) fn old_item<T: DeserializeOwned>(
+        &self,
+        index: usize,
+    ) -> Result<Option<T>, StoreError> {
+        let item = self.reasons.get(index).and_then(|r| r.item().cloned());
+        item.filter(|item| !item.is_empty()).map(decode).transpose()
+    }
+
+    /// Another transaction held one of the items (still, after the retries).
+    pub(crate) fn conflicted(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+    }
+
+    pub(crate) fn into_error(self) -> StoreError {
+        self.error
     }
 }
 
