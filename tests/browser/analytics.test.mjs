@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AGENT, DESKTOP, PHONE, artifacts, assertAccessible, callAt, launchBrowser, signIn,
-  startStack, stopStack, watchProblems,
+  DESKTOP, PHONE, agentToken, artifacts, assertAccessible, callAt, launchBrowser, openChat,
+  signIn, startStack, stopStack, watchProblems,
 } from './support.mjs';
 
 let browser;
@@ -25,15 +25,10 @@ function actors(url) {
   let admin = {};
   return {
     async signIn() {
-      const login = await callAt(url, 'POST', '/api/admin/auth/login', AGENT);
-      assert.equal(login.status, 200, JSON.stringify(login.body));
-      admin = { Authorization: `Bearer ${login.body.data.token}` };
+      admin = { Authorization: `Bearer ${await agentToken(url)}` };
     },
     async start(name, isGuest) {
-      const created = await callAt(url, 'POST', '/api/chat/session', { userInfo: { name, isGuest } });
-      assert.equal(created.status, 200, JSON.stringify(created.body));
-      const { sessionId, clientToken } = created.body.data;
-      return { sessionId, client: { 'X-Chat-Token': clientToken } };
+      return openChat(url, { name, isGuest });
     },
     async customerSays(chat, message) {
       const sent = await callAt(url, 'POST', '/api/chat/message', { sessionId: chat.sessionId, message, sender: 'user' }, chat.client);

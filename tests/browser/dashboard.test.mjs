@@ -2,106 +2,30 @@
 // (the `make dev` binary on a free port): sign in, see the waiting customer, read, reply, end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const artifacts = join(root, 'tests', 'artifacts');
-const AGENT = { email: 'agent@support.test', password: 'a long password for the browser test' };
+import { join } from 'node:path';
+import {
+  AGENT, DESKTOP, agentToken, apiAt, artifacts, callAt, launchBrowser, openChat, signIn,
+  startStack, stopStack, watchProblems,
+} from './support.mjs';
 
 let stack;
 let base;
+let call;
 let browser;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// A local stack of its own (its own DynamoDB server); `settings` add to its environment.
-async function startStack(settings = {}) {
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-test',
-    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password, ...settings };
-  delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-  const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (line.startsWith('Support chat API: ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopStack(running) {
-  if (!running) return;
-  running.child.kill('SIGINT');
-  await new Promise((resolve) => running.child.once('exit', resolve));
-}
-
-function call(method, path, body, headers = {}) {
-  return callAt(base, method, path, body, headers);
-}
-
-async function callAt(url, method, path, body, headers = {}) {
-  const response = await fetch(url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   stack = await startStack();
   base = stack.url;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  call = apiAt(base);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await stopStack(stack);
 });
-
-async function signIn(page, url) {
-  await page.goto(url);
-  await page.getByLabel('Email').fill(AGENT.email);
-  await page.getByLabel('Password').fill(AGENT.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-// Script errors and CSP violations on a page; refused requests log "Failed to load resource".
-function watchProblems(page) {
-  const problems = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return problems;
-}
 
 // Runs `task` over `items` with `workers` of them in flight, results in the items' order. Few:
 // the local DynamoDB server answers one request at a time, and a request queued behind many
@@ -137,23 +61,13 @@ const shownIds = (page) => page.locator('#session-list button').evaluateAll((but
 
 test('an agent signs in, answers a waiting customer and ends the chat', { timeout: 120_000 }, async () => {
   // A customer starts a chat from the app and asks something.
-  const created = await call('POST', '/api/chat/session', { userInfo: { name: 'Maria Lopez', email: 'maria@example.com' } });
-  assert.equal(created.status, 200);
-  const { sessionId, clientToken } = created.body.data;
-  const client = { 'X-Chat-Token': clientToken };
-  const asked = await call('POST', '/api/chat/message', { sessionId, message: 'My order #1234 has not arrived', sender: 'user' }, client);
-  assert.equal(asked.status, 200);
+  const { sessionId, client } = await openChat(base, { name: 'Maria Lopez', email: 'maria@example.com' }, 'My order #1234 has not arrived');
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage({ viewport: DESKTOP });
   const requests = [];
   page.on('request', (request) => requests.push(request.url()));
-  const problems = [];
-  // Refused requests (the wrong password, the aborted send) log "Failed to load resource";
-  // anything else, such as a CSP violation, is a problem.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  // Refused requests (the wrong password, the aborted send) are not problems.
+  const problems = watchProblems(page);
 
   // The deployed URL form: the stage is the first path segment (`DashboardUrl` ends in /v1/admin).
   await page.goto(`${base}/v1/admin`);
@@ -230,10 +144,7 @@ test('the dashboard also works at the root, as behind a custom domain', { timeou
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
   const requests = [];
   page.on('request', (request) => requests.push(new URL(request.url()).pathname));
-  await page.goto(`${base}/admin`);
-  await page.getByLabel('Email').fill(AGENT.email);
-  await page.getByLabel('Password').fill(AGENT.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, `${base}/admin`);
   await page.locator('#sessions-heading').waitFor();
   assert.ok(requests.includes('/admin/app.css'), requests.join(', '));
   assert.ok(requests.includes('/api/admin/auth/login'), requests.join(', '));
@@ -243,10 +154,7 @@ test('the dashboard also works at the root, as behind a custom domain', { timeou
 
 test('a new chat is announced while the agent works', { timeout: 60_000 }, async () => {
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-  await page.goto(`${base}/admin`);
-  await page.getByLabel('Email').fill(AGENT.email);
-  await page.getByLabel('Password').fill(AGENT.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, `${base}/admin`);
   await page.locator('#sessions-heading').waitFor();
   await page.waitForTimeout(500);
   await call('POST', '/api/chat/session', { userInfo: { isGuest: true } });
@@ -270,17 +178,7 @@ test('with 150 active chats the longest wait is on the first screen and "Load mo
   // A stack of its own, so that the count and the waiting order are exactly this test's.
   const crowded = await startStack({ TABLE_NAME: 'browser-test-crowded' });
   try {
-    const api = (method, path, body, headers) => callAt(crowded.url, method, path, body, headers);
-    const startChat = async (name, question) => {
-      const created = await api('POST', '/v1/api/chat/session', { userInfo: { name } });
-      assert.equal(created.status, 200, JSON.stringify(created.body));
-      const { sessionId, clientToken } = created.body.data;
-      if (question) {
-        const sent = await api('POST', '/v1/api/chat/message', { sessionId, message: question, sender: 'user' }, { 'X-Chat-Token': clientToken });
-        assert.equal(sent.status, 200, JSON.stringify(sent.body));
-      }
-      return sessionId;
-    };
+    const startChat = async (name, question) => (await openChat(crowded.url, { name }, question, '/v1')).sessionId;
     // The first customer asks first, so waits longest, and has the oldest chat: the last one a
     // newest-first list reaches. Of the other 149, three in four ask something too (more
     // waiting customers than one page of the API holds), the rest only open the chat.
@@ -289,15 +187,14 @@ test('with 150 active chats the longest wait is on the first screen and "Load mo
       (i) => startChat(`Customer ${i + 1}`, i % 4 === 3 ? null : `Question ${i + 1}`));
     const everyone = [longest, ...others];
 
-    const login = await api('POST', '/v1/api/admin/auth/login', AGENT);
-    const token = login.body.data.token;
+    const token = await agentToken(crowded.url, AGENT, '/v1');
     const waiting = await listedIds(crowded.url, token, '&waiting=true');
     const newestFirst = await listedIds(crowded.url, token);
     assert.equal(waiting[0], longest, 'the API puts the longest wait first');
     assert.ok(waiting.length > 100, `${waiting.length} waiting: more than one API page`);
     const notWaiting = newestFirst.filter((id) => !waiting.includes(id));
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage({ viewport: DESKTOP });
     const problems = watchProblems(page);
     await signIn(page, `${crowded.url}/v1/admin`);
     await page.locator('#session-count', { hasText: '150' }).waitFor();
@@ -365,12 +262,9 @@ test('an ended chat says why: the customer left, or stopped answering', { timeou
   const quick = await startStack({ TABLE_NAME: 'browser-test-idle', IDLE_TIMEOUT_SECONDS: '3', SWEEP_INTERVAL_SECONDS: '1' });
   const alive = new Map();
   try {
-    const api = (method, path, body, headers) => callAt(quick.url, method, path, body, headers);
+    const api = apiAt(quick.url);
     const customer = async (name) => {
-      const created = await api('POST', '/api/chat/session', { userInfo: { name } });
-      const { sessionId, clientToken } = created.body.data;
-      const headers = { 'X-Chat-Token': clientToken };
-      await api('POST', '/api/chat/message', { sessionId, message: `Hello from ${name}`, sender: 'user' }, headers);
+      const { sessionId, client: headers } = await openChat(quick.url, { name }, `Hello from ${name}`);
       // The app polls while it is open; that keeps the chat going until the test stops it.
       alive.set(sessionId, setInterval(() => api('GET', `/api/chat/poll/${sessionId}`, undefined, headers).catch(() => {}), 500));
       return { sessionId, headers };
@@ -379,7 +273,7 @@ test('an ended chat says why: the customer left, or stopped answering', { timeou
     const leaver = await customer('Lena Leaves');
     const sleeper = await customer('Ivan Idle');
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await browser.newPage({ viewport: DESKTOP });
     const problems = watchProblems(page);
     await signIn(page, `${quick.url}/admin`);
 

@@ -1,7 +1,7 @@
 // What the browser test files share: a local stack of their own, API calls, the browser, and
 // axe-core's accessibility check.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +13,7 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 export const artifacts = join(root, 'tests', 'artifacts');
+const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 export const AGENT = { email: 'agent@support.test', password: 'a long password for the browser test' };
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
@@ -30,26 +31,37 @@ function freePort() {
 }
 
 // The `make dev` binary on a free port with a DynamoDB server of its own; `settings` add to
-// its environment.
-export async function startStack(settings = {}) {
+// its environment, `agent` is its own agent (LOCAL_ADMIN_*). Resolves once it prints its
+// DynamoDB endpoint (printed after it serves), which `createAgent` needs.
+export async function startStack(settings = {}, agent = AGENT) {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-test',
-    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password, ...settings };
+    LOCAL_ADMIN_EMAIL: agent.email, LOCAL_ADMIN_PASSWORD: agent.password, ...settings };
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
   const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
+  const dynamodb = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}`)));
     lines.on('line', (line) => {
-      if (line.startsWith('Support chat API: ')) {
+      if (line.startsWith('DynamoDB endpoint: ')) {
         clearTimeout(timer);
-        resolve();
+        resolve(line.slice('DynamoDB endpoint: '.length).trim());
       }
     });
   });
-  return { child, url: `http://127.0.0.1:${port}` };
+  return { child, url: `http://127.0.0.1:${port}`, dynamodb, table: env.TABLE_NAME };
+}
+
+// `chat-admin create` against a stack's table, as ops add an agent, with the password on
+// standard input.
+export function createAgent(stack, agent) {
+  execFileSync(join(targetDir, 'debug', 'chat-admin'), ['create', '--email', agent.email, '--name', agent.name, '--password-stdin'], {
+    input: `${agent.password}\n`,
+    env: { ...process.env, TABLE_NAME: stack.table, AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodb,
+      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
 }
 
 export async function stopStack(running) {
@@ -67,6 +79,32 @@ export async function callAt(url, method, path, body, headers = {}) {
   return { status: response.status, body: await response.json() };
 }
 
+// `callAt` bound to one stack's URL.
+export function apiAt(url) {
+  return (method, path, body, headers) => callAt(url, method, path, body, headers);
+}
+
+// A customer opens a chat from the app (`prefix` '' or '/v1') and asks `question` unless it is
+// null or undefined. Returns the chat's id and the customer's headers.
+export async function openChat(url, userInfo, question, prefix = '') {
+  const created = await callAt(url, 'POST', `${prefix}/api/chat/session`, { userInfo });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  const { sessionId, clientToken } = created.body.data;
+  const client = { 'X-Chat-Token': clientToken };
+  if (question != null) {
+    const asked = await callAt(url, 'POST', `${prefix}/api/chat/message`, { sessionId, message: question, sender: 'user' }, client);
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+  }
+  return { sessionId, client };
+}
+
+// An agent's sign-in through the API: the token for the Authorization header.
+export async function agentToken(url, agent = AGENT, prefix = '') {
+  const login = await callAt(url, 'POST', `${prefix}/api/admin/auth/login`, { email: agent.email, password: agent.password });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  return login.body.data.token;
+}
+
 export function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -75,10 +113,10 @@ export function launchBrowser() {
   });
 }
 
-export async function signIn(page, url) {
+export async function signIn(page, url, agent = AGENT) {
   await page.goto(url);
-  await page.getByLabel('Email').fill(AGENT.email);
-  await page.getByLabel('Password').fill(AGENT.password);
+  await page.getByLabel('Email').fill(agent.email);
+  await page.getByLabel('Password').fill(agent.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 

@@ -3,120 +3,47 @@
 // list filters by holder, and a transfer hands the chat over.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import {
+  DESKTOP, apiAt, artifacts, createAgent, launchBrowser, openChat, signIn, startStack, stopStack,
+  watchProblems,
+} from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const artifacts = join(root, 'tests', 'artifacts');
-const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-const TABLE = 'team-browser-test';
 // The stack's own agent (LOCAL_ADMIN_*), and a second one created as ops do (chat-admin).
 const ADA = { email: 'ada@support.test', password: 'a long password for the team test', name: 'Local admin' };
 const BO = { email: 'bo@support.test', password: 'another long password for the team test', name: 'Bo Berg' };
 
 let stack;
+let call;
 let browser;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// A local stack of its own; resolves once it prints its DynamoDB endpoint (its last line).
-async function startStack() {
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), TABLE_NAME: TABLE,
-    LOCAL_ADMIN_EMAIL: ADA.email, LOCAL_ADMIN_PASSWORD: ADA.password };
-  delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const dynamodb = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (line.startsWith('DynamoDB endpoint: ')) {
-        clearTimeout(timer);
-        resolve(line.slice('DynamoDB endpoint: '.length).trim());
-      }
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}`, dynamodb };
-}
-
-// `chat-admin create`, against the stack's table, with the password on standard input.
-function createAgent(agent) {
-  execFileSync(join(targetDir, 'debug', 'chat-admin'), ['create', '--email', agent.email, '--name', agent.name, '--password-stdin'], {
-    input: `${agent.password}\n`,
-    env: { ...process.env, TABLE_NAME: TABLE, AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodb,
-      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
-    stdio: ['pipe', 'ignore', 'inherit'],
-  });
-}
-
-async function call(method, path, body, headers = {}) {
-  const response = await fetch(stack.url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
-  stack = await startStack();
-  createAgent(BO);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  stack = await startStack({ TABLE_NAME: 'team-browser-test' }, ADA);
+  call = apiAt(stack.url);
+  createAgent(stack, BO);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (stack) {
-    stack.child.kill('SIGINT');
-    await new Promise((resolve) => stack.child.once('exit', resolve));
-  }
+  await stopStack(stack);
 });
 
 // A signed-in dashboard in a browser context of its own (its own sessionStorage).
 async function dashboardOf(agent) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
-  const problems = [];
-  // Refused requests (the 409 of a refused reply) log "Failed to load resource"; anything
-  // else, such as a script error or a CSP violation, is a problem.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto(`${stack.url}/v1/admin`);
-  await page.getByLabel('Email').fill(agent.email);
-  await page.getByLabel('Password').fill(agent.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Refused requests (the 409 of a refused reply) are not problems.
+  const problems = watchProblems(page);
+  await signIn(page, `${stack.url}/v1/admin`, agent);
   await page.locator('#agent-name', { hasText: agent.name }).waitFor();
   return { context, page, problems };
 }
 
 test('one agent claims, the other sees it and is refused, a transfer hands it over', { timeout: 120_000 }, async () => {
-  const created = await call('POST', '/api/chat/session', { userInfo: { name: 'Maria Lopez', email: 'maria@example.com' } });
-  assert.equal(created.status, 200);
-  const { sessionId, clientToken } = created.body.data;
-  const client = { 'X-Chat-Token': clientToken };
-  await call('POST', '/api/chat/message', { sessionId, message: 'Where is my parcel?', sender: 'user' }, client);
+  const { sessionId, client } = await openChat(stack.url, { name: 'Maria Lopez', email: 'maria@example.com' }, 'Where is my parcel?');
 
   const ada = await dashboardOf(ADA);
   const bo = await dashboardOf(BO);

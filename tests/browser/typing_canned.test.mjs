@@ -4,107 +4,46 @@
 // picker works by keyboard and inserts the text without sending it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  DESKTOP, agentToken, apiAt, launchBrowser, openChat, signIn, startStack, stopStack, watchProblems,
+} from './support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = { email: 'extras@support.test', password: 'a long password for the extras test' };
 
 let stack;
+let call;
 let browser;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startStack() {
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), TABLE_NAME: 'browser-extras',
-    LOCAL_ADMIN_EMAIL: AGENT.email, LOCAL_ADMIN_PASSWORD: AGENT.password };
-  delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-  const child = spawn(join(targetDir, 'debug', 'local-api'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the local stack did not start in 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`the local stack exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (line.startsWith('Support chat API: ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}` };
-}
-
-async function call(method, path, body, headers = {}) {
-  const response = await fetch(stack.url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
 before(async () => {
-  stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  stack = await startStack({ TABLE_NAME: 'browser-extras' }, AGENT);
+  call = apiAt(stack.url);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (stack) {
-    stack.child.kill('SIGINT');
-    await new Promise((resolve) => stack.child.once('exit', resolve));
-  }
+  await stopStack(stack);
 });
 
 test('typing, read ticks and the canned-reply picker', { timeout: 120_000 }, async () => {
   // The team has two canned replies (made through the API).
-  const login = await call('POST', '/api/admin/auth/login', AGENT);
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  const admin = { Authorization: `Bearer ${login.body.data.token}` };
+  const admin = { Authorization: `Bearer ${await agentToken(stack.url, AGENT)}` };
   for (const [shortcut, text] of [['greet', 'Hello! Thanks for waiting.'], ['refund', 'Refunds take five days.']]) {
     const created = await call('POST', '/api/admin/canned-responses', { shortcut, text }, admin);
     assert.equal(created.status, 200, JSON.stringify(created.body));
   }
 
   // A customer asks something.
-  const created = await call('POST', '/api/chat/session', { userInfo: { name: 'Kim Park' } });
-  const { sessionId, clientToken } = created.body.data;
-  const client = { 'X-Chat-Token': clientToken };
+  const { sessionId, client } = await openChat(stack.url, { name: 'Kim Park' }, 'Where is my parcel?');
   const poll = () => call('GET', `/api/chat/poll/${sessionId}`, undefined, client);
-  await call('POST', '/api/chat/message', { sessionId, message: 'Where is my parcel?' }, client);
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const problems = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const page = await browser.newPage({ viewport: DESKTOP });
+  const problems = watchProblems(page);
   const typingSignals = [];
   page.on('request', (request) => {
     if (request.url().endsWith('/api/admin/chat/typing')) typingSignals.push(Date.now());
   });
-  await page.goto(`${stack.url}/v1/admin`);
-  await page.getByLabel('Email').fill(AGENT.email);
-  await page.getByLabel('Password').fill(AGENT.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, `${stack.url}/v1/admin`, AGENT);
   await page.locator('#session-list button', { hasText: 'Kim Park' }).click();
   await page.locator('#transcript li.user', { hasText: 'Where is my parcel?' }).waitFor();
 
