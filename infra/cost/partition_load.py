@@ -5,9 +5,10 @@ asserted against the API by tests/api/load_model.rs) and the index projections o
     python3 infra/cost/partition_load.py [--mix infra/cost/request_mix.json] [--before]
         [--chats 10000] [--polls-per-s 5000] [--sends-per-s 300] [--json]
 
-One row per partition key: the table's fixed keys (COUNTER, ...), one chat's SESSION#<id> and one
-agent's keys (the busiest single key of the kind: the kind's total divided by chats or agents),
-and each index's partitions. A key is flagged when it passes a third of DynamoDB's per-partition
+One row per partition key: the table's fixed keys (COUNTER, CANNED, ...), one chat's SESSION#<id>,
+one agent's keys (ADMIN#<admin>, ASSIGNEE#<admin>, ...) and one of the day's 16 analytics counter
+shards (the kind's total divided by chats, agents or shards), and each index's partitions
+(UNASSIGNED and ASSIGNEE#<admin> on the assignee index). A key is flagged when it passes a third of DynamoDB's per-partition
 limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before issue 14
 (the mix's `before_issue_14`: ACTIVE and WAITING projecting every attribute).
 
