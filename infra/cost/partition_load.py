@@ -5,9 +5,10 @@ asserted against the API by tests/api/load_model.rs) and the index projections o
     python3 infra/cost/partition_load.py [--mix infra/cost/request_mix.json] [--before]
         [--chats 10000] [--polls-per-s 5000] [--sends-per-s 300] [--json]
 
-One row per partition key: the table's fixed keys (COUNTER, ...), one chat's SESSION#<id> and one
-agent's keys (the busiest single key of the kind: the kind's total divided by chats or agents),
-and each index's partitions. A key is flagged when it passes a third of DynamoDB's per-partition
+One row per partition key: the table's fixed keys (COUNTER, CANNED, ...), one chat's SESSION#<id>,
+one agent's keys (ADMIN#<admin>, ASSIGNEE#<admin>, ...) and one of the day's 16 analytics counter
+shards (the kind's total divided by chats, agents or shards), and each index's partitions
+(UNASSIGNED and ASSIGNEE#<admin> on the assignee index). A key is flagged when it passes a third of DynamoDB's per-partition
 limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before issue 14
 (the mix's `before_issue_14`: ACTIVE and WAITING projecting every attribute).
 
@@ -49,21 +50,41 @@ def rates(traffic: dict) -> dict[str, float]:
     delivering = traffic["agent_sends_per_s"]  # every reply is delivered by one poll
     presence = chats / traffic["presence_refresh_s"]
     lists = agents / traffic["list_interval_s"]
+    # Each chat is claimed once: by the Claim button, or else by its first reply.
+    claiming_replies = started * (1 - traffic["explicit_claim_share"])
+    # While a side composes, the dashboard and the app send a typing signal every few seconds.
+    signals_per_message = traffic["compose_s_per_message"] / traffic["typing_signal_interval_s"]
+    # Upper bound: every customer message is seen by its holder's open-chat read, which then
+    # writes the read marker.
+    unread_reads = traffic["user_sends_per_s"]
+    sign_ins = agents * traffic["agent_sign_ins_per_hour"] / 3600
     return {
         "create_session": started,
         "send_user": traffic["user_sends_per_s"],
-        "send_agent": traffic["agent_sends_per_s"],
+        "send_agent_claiming": claiming_replies,
+        "send_agent": traffic["agent_sends_per_s"] - claiming_replies,
         "poll_empty": traffic["polls_per_s"] - delivering - presence,
         "poll_delivering": delivering,
         "poll_presence": presence,
         "leave": started * (1 - traffic["agent_end_share"]),
         "admin_end": started * traffic["agent_end_share"],
         "rating": started,
-        "admin_sign_in": agents * traffic["agent_sign_ins_per_hour"] / 3600,
+        "admin_sign_in": sign_ins,
         "admin_list_active": lists,
         "admin_list_waiting": lists * traffic["waiting_pages_per_refresh"],
         "admin_open_transcript": started * traffic["opens_per_chat"],
-        "admin_transcript_after": agents / traffic["open_chat_poll_interval_s"],
+        "admin_transcript_after": agents / traffic["open_chat_poll_interval_s"] - unread_reads,
+        "admin_transcript_after_unread": unread_reads,
+        "typing_user": traffic["user_sends_per_s"] * signals_per_message,
+        "typing_agent": traffic["agent_sends_per_s"] * signals_per_message,
+        "claim": started * traffic["explicit_claim_share"],
+        "transfer": started * traffic["transfers_per_chat"],
+        "release": started * traffic["releases_per_chat"],
+        # Every agent keeps the analytics panel open; it refreshes each minute.
+        "analytics_summary": agents / traffic["analytics_refresh_s"],
+        # The dashboard loads the canned replies and the team once per page load (sign-in).
+        "canned_list": sign_ins,
+        "agents_list": sign_ins,
     }
 
 
@@ -84,7 +105,39 @@ class Model:
         self.projections = projections
 
     def number(self, value) -> float:
-        return self.traffic[value] if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        if value == "agents" and value not in self.traffic:
+            return self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"]
+        return self.traffic[value]
+
+    def index_writes(self, index: str, item: str, effect) -> list[tuple[str, float]]:
+        """(index partition, entry writes) of one write's effect on one index."""
+        default = self.items[item]["indexes"][index]
+        share = 1.0
+        if isinstance(effect, list):
+            effect, share = effect[0], self.number(effect[1])
+        if isinstance(effect, dict):
+            spec = dict(effect)
+            share = self.number(spec.pop("share", 1.0))
+            rest = spec.pop("else", None)
+            ((effect, partitions),) = spec.items()
+            partitions = partitions if isinstance(partitions, list) else [partitions]
+            found = [(p, share) for p in partitions]
+            if rest is not None and share < 1:
+                found += [(rest, 1 - share)] * len(partitions)
+        elif effect in ("put", "remove"):
+            found = [(default, share)]
+        elif effect == "move":
+            found = [(default, 2 * share)]
+        elif effect == "update":
+            found = [(default, share)] if self.projections[index] == "ALL" else []
+        else:
+            raise ValueError(f"unknown index effect {effect}")
+        if effect not in ("put", "remove", "move", "update"):
+            raise ValueError(f"unknown index effect {effect}")
+        entry = write_units(self.entry_bytes(index, item))
+        return [(partition, entry * writes) for partition, writes in found]
 
     def entry_bytes(self, index: str, item: str) -> int:
         keys = self.mix["index_key_bytes"]
@@ -106,26 +159,18 @@ class Model:
                 total = size * self.number(access["entries"])
                 found.append((index, access["query"], "read", read_units(total, False)))
             else:
-                total = sum(self.items[i]["bytes"] * n for i, n in access["items"].items())
+                total = sum(self.items[i]["bytes"] * self.number(n) for i, n in access["items"].items())
                 units = read_units(total, access.get("consistent", False))
                 found.append(("table", access["query"], "read", units))
         else:
+            # A write, or a transaction's ConditionCheck: it costs write units on its key.
             item = access["item"]
             double = 2 if access.get("transactional") else 1
-            found.append(("table", access["write"], "write", write_units(self.items[item]["bytes"]) * double))
+            key = access.get("write") or access["check"]
+            found.append(("table", key, "write", write_units(self.items[item]["bytes"]) * double))
             for index, effect in access.get("indexes", {}).items():
-                share = 1.0
-                if isinstance(effect, list):
-                    effect, share = effect[0], self.number(effect[1])
-                entry = write_units(self.entry_bytes(index, item))
-                writes = {"put": 1, "remove": 1, "move": 2}.get(effect)
-                if effect == "update":
-                    writes = 1 if self.projections[index] == "ALL" else 0
-                if writes is None:
-                    raise ValueError(f"unknown index effect {effect}")
-                partition = self.items[item]["indexes"][index]
-                if writes:
-                    found.append((index, partition, "write", entry * writes * share))
+                for partition, units in self.index_writes(index, item, effect):
+                    found.append((index, partition, "write", units))
         return found
 
     def per_operation(self, name: str) -> dict[str, float]:
@@ -142,6 +187,9 @@ class Model:
         if missing:
             raise ValueError(f"operations without a rate, or rates without an operation: {missing}")
         spread = {
+            # The summary reads 7 days of 16 shards; today's 16 are also the ones written.
+            "<past day>#<shard>": 6 * 16,
+            "<shard>": 16,
             "<id>": self.traffic["concurrent_chats"],
             "<admin>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],
             "<email>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],

@@ -21,8 +21,16 @@ class MixTest(unittest.TestCase):
 
     def test_the_model_prices_each_operation_as_the_local_server_measured_it(self):
         # The test's scene (tests/api/load_model.rs): one session listed, nobody waiting when
-        # it ends. There, the model's units must be the measured ones the mix records.
-        scene = dict(MIX["traffic"], waiting_share=0, active_list_page=1, waiting_list_page=1)
+        # it ends, two agents, no canned replies. There, the model's units must be the
+        # measured ones the mix records.
+        scene = dict(
+            MIX["traffic"],
+            waiting_share=0,
+            active_list_page=1,
+            waiting_list_page=1,
+            agents=2,
+            canned_replies=0,
+        )
         priced = model.Model(dict(MIX, traffic=scene), PROJECTIONS)
         for name, operation in MIX["operations"].items():
             with self.subTest(name):
@@ -57,12 +65,35 @@ class LoadTest(unittest.TestCase):
         for key in after:
             self.assertLess(after[key]["write"], model.WRITE_LIMIT * model.FLAG_SHARE, key)
 
+    def test_a_counter_shard_takes_a_sixteenth_of_the_counted_events(self):
+        load = model.Model(MIX, PROJECTIONS).load()
+        started = 10000 / 600
+        # Starts, ends and ratings (one each per chat) and every message: 2 units each
+        # (transactional), spread over today's 16 shards.
+        events = 3 * started + 150 + 150
+        self.assertAlmostEqual(load[("table", "STATS#<today>#<shard>")]["write"], events * 2 / 16)
+        # Each agent's panel reads every shard of the 7 days once a minute, eventually consistent.
+        summaries = 2500 / 60
+        self.assertAlmostEqual(load[("table", "STATS#<today>#<shard>")]["read"], summaries * 0.5)
+        self.assertAlmostEqual(load[("table", "STATS#<past day>#<shard>")]["read"], summaries * 0.5)
+
+    def test_the_unassigned_partition_takes_every_start_and_every_claim(self):
+        load = model.Model(MIX, PROJECTIONS).load()
+        started = 10000 / 600
+        # Put on start and on release, removed on claim (by button or first reply) and on the
+        # unassigned ends: 1 unit each (a keys-only entry).
+        writes = started * (1 + 0.05 + 1 + 0.1)
+        self.assertAlmostEqual(load[("GSI5", "UNASSIGNED")]["write"], writes)
+        self.assertEqual(model.flagged(load[("GSI5", "UNASSIGNED")]), [])
+
     def test_the_table_prints_every_key(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             model.main(["--chats", "10000"])
         text = out.getvalue()
-        for key in ("COUNTER", "SESSION#<id>", "ACTIVE", "WAITING", "PRESENCE", "ACTIVITY"):
+        keys = ("COUNTER", "SESSION#<id>", "ACTIVE", "WAITING", "PRESENCE", "ACTIVITY",
+                "STATS#<today>#<shard>", "UNASSIGNED", "ASSIGNEE#<admin>", "CANNED", "ADMIN")
+        for key in keys:
             self.assertIn(f"| {key} |", text)
 
 

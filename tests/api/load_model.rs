@@ -101,8 +101,24 @@ async fn the_request_mix_is_what_each_operation_costs() {
     .await;
     seen.insert("admin_list_active", cost);
     let transcript = format!("/api/admin/chat/messages/{}", session.session_id);
+    // The customer's message is new to the agent: the read marker is written.
     let (_, cost) = measure(&app, app.admin_get(&transcript, &agent.token)).await;
     seen.insert("admin_open_transcript", cost);
+    let typing = json!({ "sessionId": session.session_id });
+    let (signal, cost) = measure(
+        &app,
+        app.admin_post("/api/admin/chat/typing", &agent.token, &typing),
+    )
+    .await;
+    signal.data();
+    seen.insert("typing_agent", cost);
+    let (signal, cost) = measure(
+        &app,
+        app.post_json("/api/chat/typing", Some(&session.token), &typing),
+    )
+    .await;
+    signal.data();
+    seen.insert("typing_user", cost);
     let reply = json!({ "sessionId": session.session_id, "message": "Let me check",
                         "sender": "admin", "messageId": "msg_reply_1" });
     let (replied, cost) = measure(
@@ -110,7 +126,7 @@ async fn the_request_mix_is_what_each_operation_costs() {
         app.admin_post("/api/admin/chat/message", &agent.token, &reply),
     )
     .await;
-    seen.insert("send_agent", cost);
+    seen.insert("send_agent_claiming", cost); // nobody held the chat: the reply claims it
     let reply_id = replied.data()["messageId"].as_str().unwrap().to_owned();
     let (_, cost) = measure(
         &app,
@@ -134,7 +150,67 @@ async fn the_request_mix_is_what_each_operation_costs() {
     seen.insert("rating", cost);
 
     let other = app.start_session("Bo").await;
+    let colleague = app.sign_up_agent("Cy").await;
     app.admin_get(list, &agent.token).await.data(); // the admin check again, after 3 minutes
+    app.admin_get(list, &colleague.token).await.data();
+    let (_, cost) = measure(
+        &app,
+        app.admin_get("/api/admin/analytics/summary", &agent.token),
+    )
+    .await;
+    seen.insert("analytics_summary", cost);
+    let (_, cost) = measure(
+        &app,
+        app.admin_get("/api/admin/canned-responses", &agent.token),
+    )
+    .await;
+    seen.insert("canned_list", cost);
+    let (_, cost) = measure(&app, app.admin_get("/api/admin/agents", &agent.token)).await;
+    seen.insert("agents_list", cost);
+    let held = json!({ "sessionId": other.session_id });
+    let (claimed, cost) = measure(
+        &app,
+        app.admin_post("/api/admin/chat/claim", &agent.token, &held),
+    )
+    .await;
+    claimed.data();
+    seen.insert("claim", cost);
+    // A customer message the agent has not seen yet: the open chat's next read marks it read.
+    let other_transcript = format!("/api/admin/chat/messages/{}", other.session_id);
+    let hello = app.user_says(&other, "hello").await;
+    app.admin_get(&other_transcript, &agent.token).await.data();
+    app.user_says(&other, "are you there?").await;
+    let (news, cost) = measure(
+        &app,
+        app.admin_get(&format!("{other_transcript}?after={hello}"), &agent.token),
+    )
+    .await;
+    assert_eq!(news.data()["messages"].as_array().unwrap().len(), 1);
+    seen.insert("admin_transcript_after_unread", cost);
+    // The holder answers the waiting customer: the chat leaves the waiting list.
+    let held_reply = json!({ "sessionId": other.session_id, "message": "Checking",
+                             "sender": "admin", "messageId": "msg_reply_2" });
+    let (_, cost) = measure(
+        &app,
+        app.admin_post("/api/admin/chat/message", &agent.token, &held_reply),
+    )
+    .await;
+    seen.insert("send_agent", cost);
+    let handover = json!({ "sessionId": other.session_id, "toAdminId": colleague.admin_id });
+    let (moved, cost) = measure(
+        &app,
+        app.admin_post("/api/admin/chat/transfer", &agent.token, &handover),
+    )
+    .await;
+    moved.data();
+    seen.insert("transfer", cost);
+    let (released, cost) = measure(
+        &app,
+        app.admin_post("/api/admin/chat/release", &colleague.token, &held),
+    )
+    .await;
+    released.data();
+    seen.insert("release", cost);
     let end = json!({ "sessionId": other.session_id });
     let (_, cost) = measure(
         &app,
