@@ -60,7 +60,7 @@ CHATS_PER_DAY = (0, 1_000, 100_000)
 
 # ---- what each request costs beyond the gateway ----------------------------------------------
 
-LAMBDA_MEMORY_MB = 256  # template.yaml Globals: MemorySize
+LAMBDA_MEMORY_MB = 128  # template.yaml Globals: MemorySize (sign-in, 512 MB, is not in a chat)
 
 
 @dataclass(frozen=True)

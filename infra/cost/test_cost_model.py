@@ -43,11 +43,11 @@ class CostModelTest(unittest.TestCase):
         # sends 18, replies 26, delivering polls 8 = 60.
         self.assertEqual(cost_model.units_per_chat(self.mix), (66, 60))
         self.assertAlmostEqual(cost.dynamodb, (66 * 0.125 + 60 * 0.625) / 1000, places=9)
-        # 438 ms at 256 MB = 0.1095 GB-s, plus 65 invocations.
-        self.assertAlmostEqual(cost.lambda_, (65 * 0.20 + 0.1095 * 0.0000133334 * 1e6) / 1000, places=9)
+        # 438 ms at 128 MB = 0.05475 GB-s, plus 65 invocations.
+        self.assertAlmostEqual(cost.lambda_, (65 * 0.20 + 0.05475 * 0.0000133334 * 1e6) / 1000, places=9)
         self.assertAlmostEqual(cost.logs, 65 * 1250 / 1e9 * 0.50 * 1000, places=9)
         self.assertAlmostEqual(cost.xray, 65 * 0.05 * 5.00 / 1000, places=9)
-        self.assertAlmostEqual(cost.total, 0.2275 + 0.04575 + 0.0144600073 + 0.040625 + 0.01625, places=9)
+        self.assertAlmostEqual(cost.total, 0.2275 + 0.04575 + 0.01373000365 + 0.040625 + 0.01625, places=9)
 
     def test_monthly_adds_the_fixed_cost(self):
         self.assertEqual(cost_model.monthly(2.0, 0), 8.80)
