@@ -35,6 +35,10 @@ pub enum Fault {
     ResetOnceAfterForwarding,
     /// The request is held, unanswered, far longer than any client timeout.
     Slow,
+    /// The next N transactions that write a daily counter (`STATS#...`) are cancelled with
+    /// `TransactionConflict` on it, as DynamoDB cancels one that meets another transaction on
+    /// the same item (the local server, one request at a time, never does); then all pass.
+    CounterConflicts(u32),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -221,13 +225,61 @@ fn reset(stream: TcpStream) {
 }
 
 fn throttled(error_type: &str, message: &str) -> Vec<u8> {
-    let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
+    client_error(serde_json::json!({ "__type": error_type, "message": message }).to_string())
+}
+
+/// An HTTP 400 answer with DynamoDB's JSON error body.
+fn client_error(body: String) -> Vec<u8> {
     format!(
         "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
          x-amzn-RequestId: fault-proxy\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
+}
+
+/// DynamoDB's answer to a `TransactWriteItems` request that writes a `STATS#` counter, had
+/// another transaction held that counter: cancelled, `TransactionConflict` for the counter and
+/// `None` for the others (the reasons also in the message, as DynamoDB words it). `None` when
+/// the request writes no counter.
+fn conflict_on_counter(request: &[u8]) -> Option<Vec<u8>> {
+    let body_at = request.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let body: serde_json::Value = serde_json::from_slice(&request[body_at..]).ok()?;
+    let codes: Vec<&str> = body["TransactItems"]
+        .as_array()?
+        .iter()
+        .map(|item| {
+            let write = ["Put", "Update", "Delete", "ConditionCheck"]
+                .iter()
+                .find_map(|kind| item.get(*kind));
+            let key = write.and_then(|w| w.get("Key").or_else(|| w.get("Item")));
+            let pk = key.and_then(|k| k["PK"]["S"].as_str()).unwrap_or_default();
+            if pk.starts_with("STATS#") {
+                "TransactionConflict"
+            } else {
+                "None"
+            }
+        })
+        .collect();
+    if !codes.contains(&"TransactionConflict") {
+        return None;
+    }
+    let body = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        "CancellationReasons": codes
+            .iter()
+            .map(|code| match *code {
+                "None" => serde_json::json!({ "Code": "None" }),
+                code => serde_json::json!({ "Code": code, "Message": "Transaction is ongoing for the item" }),
+            })
+            .collect::<Vec<_>>(),
+    })
+    .to_string();
+    Some(client_error(body))
 }
 
 async fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
@@ -274,6 +326,16 @@ async fn serve(
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 None
             }
+            Fault::CounterConflicts(left) => match conflict_on_counter(&request.bytes) {
+                Some(answer) => {
+                    shared_setting.lock().expect("setting").fault = match left {
+                        0 | 1 => Fault::None,
+                        more => Fault::CounterConflicts(more - 1),
+                    };
+                    Some(answer)
+                }
+                None => forward(&upstream, &request.bytes).await,
+            },
         };
         let Some(answer) = answer else {
             reset(client);

@@ -578,3 +578,72 @@ async fn bad_ranges_and_missing_tokens_are_refused_and_store_nothing() {
     let longest = summary(&app, &agent, "?from=2025-03-05&to=2026-03-05").await;
     assert_eq!(longest["days"].as_array().unwrap().len(), 366);
 }
+
+/// DynamoDB cancels a transaction that meets another one on the same item at that instant
+/// (`TransactionConflict`); every counted change shares a daily counter with many sessions, so
+/// under real load some will (the local server, one request at a time, never does: the proxy
+/// plays it). A start, a send, a reply, a leave and a rating that meet a busy counter are run
+/// again and counted once; a start that keeps meeting it answers 503 and stores nothing.
+#[tokio::test]
+async fn a_change_that_meets_a_busy_counter_is_run_again_and_counted_once() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let proxy = FaultProxy::start(&dynamodb_endpoint()).await;
+    let twin = app.twin_through(&proxy.endpoint()).await;
+    let busy_counter =
+        |times| proxy.set_for(Fault::CounterConflicts(times), Some("TransactWriteItems"));
+
+    busy_counter(2).await;
+    let session = start(&twin, "Bea", true).await;
+    busy_counter(1).await;
+    twin.user_says(&session, "hi").await;
+    busy_counter(1).await;
+    twin.agent_replies(&agent, &session.session_id, "hello")
+        .await;
+    busy_counter(3).await;
+    twin.leave(&session).await.data();
+    busy_counter(1).await;
+    rate(&twin, &session, 5).await.data();
+    let transactions = proxy
+        .seen()
+        .iter()
+        .filter(|op| *op == "TransactWriteItems")
+        .count();
+    assert!(
+        transactions >= 5 + 8,
+        "each conflict was run again: {:?}",
+        proxy.seen()
+    );
+
+    let totals = summary(&app, &agent, "").await["totals"].clone();
+    assert_eq!(
+        (
+            &totals["sessionsCreated"],
+            &totals["messagesFromUsers"],
+            &totals["messagesFromSupport"],
+            &totals["sessionsEnded"]["byUser"],
+            &totals["ratings"]["count"],
+        ),
+        (&json!(1), &json!(1), &json!(1), &json!(1), &json!(1))
+    );
+    let transcript_path = format!("/api/admin/chat/messages/{}", session.session_id);
+    let transcript = app.admin_get(&transcript_path, &agent.token).await;
+    assert_eq!(
+        transcript.data()["messages"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // A counter busy through every attempt: 503 with Retry-After, nothing stored or counted.
+    let active_before = app.total_active().await;
+    busy_counter(100).await;
+    let refused = twin
+        .create_session(&json!({ "userInfo": { "name": "Cy", "isGuest": true } }))
+        .await;
+    proxy.set(Fault::None).await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert!(refused.headers.get("retry-after").is_some());
+    assert_eq!(app.total_active().await, active_before);
+    let totals = summary(&app, &agent, "").await["totals"].clone();
+    assert_eq!(totals["sessionsCreated"], json!(1));
+}
