@@ -52,9 +52,9 @@ PRICES = {
     "logs_per_gb_ingested": 0.50,
     "xray_per_million_traces": 5.00,
 }
-# A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 10 alarms
-# 5.10, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
-FIXED_MONTHLY_USD = 8.80
+# A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 13 alarms
+# 6.80, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
+FIXED_MONTHLY_USD = 10.20
 DAYS_PER_MONTH = 30
 CHATS_PER_DAY = (0, 1_000, 100_000)
 

@@ -50,9 +50,9 @@ class CostModelTest(unittest.TestCase):
         self.assertAlmostEqual(cost.total, 0.2275 + 0.04575 + 0.01373000365 + 0.040625 + 0.01625, places=9)
 
     def test_monthly_adds_the_fixed_cost(self):
-        self.assertEqual(cost_model.monthly(2.0, 0), 8.80)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 8.80 + 2.0 * 30)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 8.80 + 2.0 * 3000)
+        self.assertEqual(cost_model.monthly(2.0, 0), 10.20)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 10.20 + 2.0 * 30)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 10.20 + 2.0 * 3000)
 
     def test_http_api_differs_from_rest_only_in_the_gateway(self):
         rest = cost_model.request_cost(self.mix, 3.50)
