@@ -47,7 +47,7 @@ class LoadTest(unittest.TestCase):
         load = model.Model(MIX, PROJECTIONS).load()
         started = 10000 / 600
         self.assertAlmostEqual(load[("table", "COUNTER")]["write"], 2 * 2 * started)
-        lists = 2500 / 5 * (1 + 1)  # the active list, and one page of the waiting list
+        lists = 2500 / 5 * (1 + 2)  # the active list, and two pages of the waiting list
         self.assertAlmostEqual(load[("table", "COUNTER")]["read"], lists * 0.5)
         # One chat's own partition: its 2 s poll alone is half a read unit a second.
         self.assertGreater(load[("table", "SESSION#<id>")]["read"], 0.5)
