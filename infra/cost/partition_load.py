@@ -197,10 +197,28 @@ class Model:
         load: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"read": 0.0, "write": 0.0})
         for name, operation in self.mix["operations"].items():
             for access in operation["accesses"]:
+                rate = per_second[name]
+                if access.get("head_cached"):
+                    access, rate = self.head_reads(access, per_second)
                 for store, partition, kind, units in self.accesses(access):
                     keys = next((n for marker, n in spread.items() if marker in partition), 1)
-                    load[(store, partition)][kind] += per_second[name] * units / keys
+                    load[(store, partition)][kind] += rate * units / keys
         return dict(load)
+
+    def list_instances(self, per_second: dict[str, float]) -> float:
+        """Instances of the list function: its requests/s x the time each takes (at least one)."""
+        lists = per_second["admin_list_active"] + per_second["admin_list_waiting"]
+        return max(1.0, lists * self.traffic["list_request_ms"] / 1000)
+
+    def head_reads(self, access: dict, per_second: dict[str, float]) -> tuple[dict, float]:
+        """A list every dashboard reads: each instance reads its head (one Query of
+        `list_head_keys` keys) at most once per cache period, or once per dashboard refresh
+        if that is rarer, and serves the refresh's pages (at most two, inside the head) from
+        it. Returns the head read and its rate."""
+        refreshes = per_second["admin_list_active"]  # one per dashboard refresh
+        instances = self.list_instances(per_second)
+        rate = min(refreshes, instances / self.traffic["list_head_cache_s"])
+        return dict(access, entries="list_head_keys"), rate
 
 
 def with_before(mix: dict, projections: dict[str, str]) -> tuple[dict, dict[str, str]]:

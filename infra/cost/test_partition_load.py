@@ -65,6 +65,22 @@ class LoadTest(unittest.TestCase):
         for key in after:
             self.assertLess(after[key]["write"], model.WRITE_LIMIT * model.FLAG_SHARE, key)
 
+    def test_each_list_instance_reads_a_shared_lists_head_once_a_second(self):
+        load = model.Model(MIX, PROJECTIONS).load()
+        # 2,500 dashboards refresh every 5 s: 500 active-list and 1,000 waiting-list requests
+        # a second at 50 ms each keep 75 instances busy. Each reads the head of each shared
+        # list (198 keys of 120 bytes: 23,760 bytes, 6 units, halved as eventually
+        # consistent) once a second, instead of 500 refreshes x two 99-key pages (1.5 units
+        # each) on WAITING.
+        instances = (500 + 1000) * 0.050
+        self.assertAlmostEqual(load[("GSI4", "WAITING")]["read"], instances * 3)
+        self.assertAlmostEqual(load[("GSI1", "ACTIVE")]["read"], instances * 3)
+        for key in load:
+            self.assertLess(load[key]["read"], model.READ_LIMIT * model.FLAG_SHARE, key)
+        # 25 dashboards (5 refreshes a second) keep one instance busy: one head read a second.
+        few = model.Model(dict(MIX, traffic=dict(MIX["traffic"], concurrent_chats=100)), PROJECTIONS)
+        self.assertAlmostEqual(few.load()[("GSI4", "WAITING")]["read"], 1 * 3)
+
     def test_a_counter_shard_takes_a_sixteenth_of_the_counted_events(self):
         load = model.Model(MIX, PROJECTIONS).load()
         started = 10000 / 600

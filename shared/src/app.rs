@@ -6,7 +6,7 @@ use crate::chat::ChatService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::signing_keys::SigningKeys;
-use crate::store::ChatStore;
+use crate::store::{ChatStore, ListHeadCache};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,7 +84,9 @@ impl App {
         clock: Arc<dyn Clock>,
         keys: Option<SigningKeys>,
     ) -> Self {
-        let store = ChatStore::new(client, config.table_name.clone());
+        let list_heads = ListHeadCache::new(config.list_head_cache, clock.clone());
+        let store =
+            ChatStore::new(client, config.table_name.clone()).with_list_head_cache(list_heads);
         let admin_auth = keys.map(|keys| {
             let ttl = chrono::Duration::hours(i64::from(config.admin_token_ttl_hours));
             AdminAuth::with_signing_keys(keys, ttl, store.clone(), clock.clone())

@@ -23,6 +23,9 @@ pub struct Config {
     /// A session whose client has not been heard from (no poll, no send) for this long is
     /// ended by the idle sweep.
     pub idle_timeout: std::time::Duration,
+    /// How long a function instance keeps the head (first keys) of the lists every dashboard
+    /// reads (zero: not at all); see `store::ListHeadCache`.
+    pub list_head_cache: std::time::Duration,
 }
 
 /// A value that must never reach a log.
@@ -62,6 +65,9 @@ impl Config {
     pub const DEFAULT_RETENTION_DAYS: u32 = 90;
     pub const DEFAULT_ADMIN_TOKEN_TTL_HOURS: u32 = 8;
     pub const DEFAULT_IDLE_TIMEOUT_MINUTES: u64 = 10;
+    /// A fifth of the dashboard's 5 s refresh: each dashboard still sees a new chat on its
+    /// next refresh but one.
+    pub const DEFAULT_LIST_HEAD_CACHE_MS: u64 = 1_000;
 
     /// `IDLE_TIMEOUT_SECONDS` (for tests and the local stack) wins over `IDLE_TIMEOUT_MINUTES`
     /// (the template parameter).
@@ -113,6 +119,11 @@ impl Config {
                 |v| v.parse().ok().filter(|n| (1..=24 * 7).contains(n)),
             )?,
             idle_timeout: Self::idle_timeout_from_env()?,
+            list_head_cache: std::time::Duration::from_millis(parse_var(
+                "LIST_HEAD_CACHE_MS",
+                Self::DEFAULT_LIST_HEAD_CACHE_MS,
+                |v| v.parse().ok().filter(|n| *n <= 10_000),
+            )?),
         })
     }
 
@@ -127,6 +138,7 @@ impl Config {
             admin_jwt_secret: None,
             admin_token_ttl_hours: Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
             idle_timeout: std::time::Duration::from_secs(Self::DEFAULT_IDLE_TIMEOUT_MINUTES * 60),
+            list_head_cache: std::time::Duration::from_millis(Self::DEFAULT_LIST_HEAD_CACHE_MS),
         }
     }
 }

@@ -5,6 +5,7 @@
 use super::items::*;
 use super::keys::*;
 use super::page::PageCursor;
+use super::session_lists::SessionIndex;
 use super::SessionsPage;
 use super::{built, s, session_key, ChatStore, Item, StoreError};
 use crate::ids::SessionId;
@@ -89,8 +90,12 @@ impl ChatStore {
         cursor: Option<&PageCursor>,
     ) -> Result<SessionsPage, StoreError> {
         let partition = assignee_partition(admin_id);
-        self.session_page(ASSIGNEE_INDEX, &partition, false, limit, cursor)
-            .await
+        // Nobody's chats are every dashboard's list; one agent's are only that agent's.
+        let list = match admin_id {
+            None => SessionIndex::shared(ASSIGNEE_INDEX, partition),
+            Some(_) => SessionIndex::one_agents(ASSIGNEE_INDEX, partition),
+        };
+        self.session_page(list, false, limit, cursor).await
     }
 
     /// Changes an active session's holder and logs it, in one transaction.

@@ -9,6 +9,7 @@ pub mod assignment;
 pub mod canned;
 pub mod items;
 pub mod keys;
+pub mod list_heads;
 pub mod messages;
 pub mod page;
 pub mod session_lists;
@@ -24,6 +25,7 @@ pub use activity::ActivityFilter;
 pub use admins::AdminChange;
 pub use assignment::{HolderGuard, Reassign, ReassignOutcome};
 pub use canned::CannedWrite;
+pub use list_heads::ListHeadCache;
 pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
@@ -42,6 +44,7 @@ use aws_sdk_dynamodb::Client;
 use keys::*;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::sync::Arc;
 use thiserror::Error;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -115,6 +118,7 @@ where
 pub struct ChatStore {
     client: Client,
     table: String,
+    list_heads: Option<Arc<ListHeadCache>>,
 }
 
 pub(crate) fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
@@ -145,7 +149,19 @@ impl ChatStore {
         Self {
             client,
             table: table.into(),
+            list_heads: None,
         }
+    }
+
+    /// Keeps the head of each list every dashboard reads for a moment (see
+    /// [`ListHeadCache`]).
+    pub fn with_list_head_cache(mut self, cache: Option<ListHeadCache>) -> Self {
+        self.list_heads = cache.map(Arc::new);
+        self
+    }
+
+    pub(crate) fn list_heads(&self) -> Option<&ListHeadCache> {
+        self.list_heads.as_deref()
     }
 
     pub fn client(&self) -> &Client {

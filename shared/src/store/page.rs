@@ -48,7 +48,7 @@ impl PageCursor {
         &self.0
     }
 
-    fn from_key(key: &Item) -> Option<Self> {
+    pub(crate) fn from_key(key: &Item) -> Option<Self> {
         let strings: BTreeMap<&str, &str> = key
             .iter()
             .map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
@@ -110,7 +110,7 @@ fn is_activity_partition(pk: &str) -> bool {
     session_of_pk(pk).is_some() || pk.starts_with("ADMIN#") || pk == CANNED_PK
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<PageCursor>,
@@ -158,7 +158,7 @@ impl ChatStore {
         })
     }
 
-    async fn query_raw(
+    pub(crate) async fn query_raw(
         &self,
         query: QueryFluentBuilder,
         limit: Option<i32>,
@@ -189,15 +189,42 @@ impl ChatStore {
     /// One page of an index that projects keys only (so that the frequent updates of the
     /// items it lists, e.g. active sessions, never write to the index's one partition): a
     /// Query for the page's keys, then one BatchGetItem for those items and the items in
-    /// `also`. Two requests whatever the page size; the page keeps the index's order; an item
-    /// that left the index's partition between the two reads (a session that ended, or is no
-    /// longer waiting) is left out.
+    /// `also`. Two requests whatever the page size; see [`ChatStore::read_listed`].
     pub(crate) async fn keyed_page<T: DeserializeOwned>(
         &self,
         query: QueryFluentBuilder,
         listing: Listing<'_>,
         limit: i32,
         cursor: Option<&PageCursor>,
+        also: &[Item],
+    ) -> Result<KeyedPage<T>, StoreError> {
+        let keys = self.index_keys(query, listing, limit, cursor).await?;
+        self.read_listed(keys, listing, also).await
+    }
+
+    /// A page of keys of a keys-only index: one Query of at most [`MAX_KEYED_PAGE`] keys.
+    pub(crate) async fn index_keys(
+        &self,
+        query: QueryFluentBuilder,
+        listing: Listing<'_>,
+        limit: i32,
+        cursor: Option<&PageCursor>,
+    ) -> Result<Page<Item>, StoreError> {
+        if !matches!(listing, Listing::Sessions { .. } | Listing::Activity { .. }) {
+            return Err(StoreError::Request("not an index listing".to_owned()));
+        }
+        let limit = limit.clamp(1, MAX_KEYED_PAGE);
+        self.query_raw(query, Some(limit), cursor.map(|c| (c, listing)))
+            .await
+    }
+
+    /// The items a page of index keys names and the items in `also`: one BatchGetItem. The
+    /// page keeps the index's order; an item that left the index's partition since the keys
+    /// were read (a session that ended, or is no longer waiting) is left out.
+    pub(crate) async fn read_listed<T: DeserializeOwned>(
+        &self,
+        keys: Page<Item>,
+        listing: Listing<'_>,
         also: &[Item],
     ) -> Result<KeyedPage<T>, StoreError> {
         let (index, partition) = match listing {
@@ -208,10 +235,6 @@ impl ChatStore {
                 return Err(StoreError::Request("not an index listing".to_owned()))
             }
         };
-        let limit = limit.clamp(1, MAX_KEYED_PAGE);
-        let keys = self
-            .query_raw(query, Some(limit), cursor.map(|c| (c, listing)))
-            .await?;
         let item_keys: Vec<Item> = keys.items.iter().filter_map(table_key).collect();
         let wanted: Vec<Item> = item_keys.iter().chain(also).cloned().collect();
         let mut found: HashMap<(String, String), Item> = self
