@@ -14,22 +14,9 @@ bash infra/setup.sh fuzz >/dev/null
 
 examples=${FUZZ_EXAMPLES:-100}
 cargo build --quiet -p local-api || exit 1
-target_dir=${CARGO_TARGET_DIR:-target}
 
-port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${api_pid:-} ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Its own DynamoDB server (not one named by the caller's environment) and table.
-env -u AWS_ENDPOINT_URL_DYNAMODB PORT="$port" TABLE_NAME=support-chat-fuzz \
-  LOCAL_ADMIN_EMAIL=fuzz-admin@localhost LOCAL_ADMIN_PASSWORD="$password" \
-  RUST_LOG=error "$target_dir/debug/local-api" >"$work/api.log" 2>&1 &
-api_pid=$!
+source infra/private-stack.sh
+start_private_stack support-chat-fuzz fuzz-admin@localhost
 base=http://127.0.0.1:$port
 token=$(.venv/bin/python infra/fuzz_session.py "$base" fuzz-admin@localhost "$password" "$api_pid")
 if [[ -z $token ]]; then

@@ -12,20 +12,8 @@ cargo build --quiet -p local-api -p loadgen || exit 1
 target_dir=${CARGO_TARGET_DIR:-target}
 report=${LOAD_REPORT:-$target_dir/load-report.json}
 
-port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')
-work=$(mktemp -d)
-cleanup() {
-  # SIGTERM: the stack stops the DynamoDB server it started.
-  [[ -n ${api_pid:-} ]] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-env -u AWS_ENDPOINT_URL_DYNAMODB PORT="$port" TABLE_NAME=support-chat-load \
-  LOCAL_ADMIN_EMAIL=load-agent@localhost LOCAL_ADMIN_PASSWORD="$password" \
-  RUST_LOG=error "$target_dir/debug/local-api" >"$work/api.log" 2>&1 &
-api_pid=$!
+source infra/private-stack.sh
+start_private_stack support-chat-load load-agent@localhost
 # Its banner ends once the API listens.
 for _ in $(seq 1 600); do
   grep -q '^Ctrl-C stops everything' "$work/api.log" && break

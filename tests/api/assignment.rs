@@ -284,22 +284,25 @@ async fn a_reply_claims_a_free_session_and_needs_force_in_another_agents() {
     );
 }
 
-/// Every page of a listing: its session ids, and what each page cost.
+/// Every page of a listing: its session ids, and checks what each page cost: two requests
+/// (keys, then sessions), except the later pages of a list every agent reads, which come from
+/// the head of the list that its first page read (one request: the sessions).
 async fn pages(app: &TestApp, agent: &Agent, query: &str) -> (Vec<String>, Vec<Value>) {
     let (mut ids, mut rows) = (Vec::new(), Vec::new());
     let mut cursor: Option<String> = None;
+    let one_agents = query.contains("assignedTo=me");
     for _ in 0..20 {
         let path = match &cursor {
             Some(c) => format!("{LIST}?{query}&cursor={c}"),
             None => format!("{LIST}?{query}"),
         };
+        let expected = match (&cursor, one_agents) {
+            (Some(_), false) => counts(&[("BatchGetItem", 1)]),
+            _ => counts(&[("Query", 1), ("BatchGetItem", 1)]),
+        };
         app.requests.take();
         let page = app.admin_get(&path, &agent.token).await.data().clone();
-        assert_eq!(
-            app.requests.take(),
-            counts(&[("Query", 1), ("BatchGetItem", 1)]),
-            "{query}: two requests a page"
-        );
+        assert_eq!(app.requests.take(), expected, "{query}: {path}");
         for row in page["sessions"].as_array().unwrap() {
             ids.push(row["sessionId"].as_str().unwrap().to_owned());
             rows.push(row.clone());

@@ -136,20 +136,15 @@ impl ChatService {
         Ok(item.into())
     }
 
-    /// Replaces a reply's shortcut and text. A concurrent change of its shortcut is read again
-    /// and retried (a few times at most); a reply deleted meanwhile is not found.
+    /// Replaces a reply's shortcut and text.
     pub async fn update_canned_response(
         &self,
         admin: &VerifiedAdmin,
         id: &str,
         draft: CannedDraft,
     ) -> Result<CannedResponse, ChatError> {
-        for _ in 0..3 {
-            let old = self
-                .store
-                .canned_response(id)
-                .await?
-                .ok_or(ChatError::CannedResponseNotFound)?;
+        let draft = &draft;
+        self.change_canned_response(id, |old| async move {
             let new = CannedResponseItem::new(
                 id,
                 draft.shortcut.as_str(),
@@ -158,16 +153,13 @@ impl ChatService {
                 self.now(),
             );
             let logged = self.canned_activity(admin, ActivityAction::UpdatedCannedResponse, &new);
-            match self
+            let write = self
                 .store
                 .update_canned_response(&old, &new, &logged)
-                .await?
-            {
-                CannedWrite::Changed => continue,
-                write => return refusal(write).map(|()| new.into()),
-            }
-        }
-        Err(ChatError::Contention)
+                .await?;
+            Ok((write, new.into()))
+        })
+        .await
     }
 
     pub async fn delete_canned_response(
@@ -175,21 +167,38 @@ impl ChatService {
         admin: &VerifiedAdmin,
         id: &str,
     ) -> Result<DeletedCannedResponse, ChatError> {
+        self.change_canned_response(id, |old| async move {
+            let logged = self.canned_activity(admin, ActivityAction::DeletedCannedResponse, &old);
+            let write = self.store.delete_canned_response(&old, &logged).await?;
+            let deleted = DeletedCannedResponse {
+                id: id.to_owned(),
+                deleted: true,
+            };
+            Ok((write, deleted))
+        })
+        .await
+    }
+
+    /// Reads a reply and writes its change, conditioned on the reply as read. A concurrent
+    /// change of its shortcut is read again and retried (a few times at most); a reply deleted
+    /// meanwhile is not found.
+    async fn change_canned_response<T, Change>(
+        &self,
+        id: &str,
+        change: impl Fn(CannedResponseItem) -> Change,
+    ) -> Result<T, ChatError>
+    where
+        Change: std::future::Future<Output = Result<(CannedWrite, T), ChatError>>,
+    {
         for _ in 0..3 {
             let old = self
                 .store
                 .canned_response(id)
                 .await?
                 .ok_or(ChatError::CannedResponseNotFound)?;
-            let logged = self.canned_activity(admin, ActivityAction::DeletedCannedResponse, &old);
-            match self.store.delete_canned_response(&old, &logged).await? {
-                CannedWrite::Changed => continue,
-                write => {
-                    return refusal(write).map(|()| DeletedCannedResponse {
-                        id: id.to_owned(),
-                        deleted: true,
-                    })
-                }
+            match change(old).await? {
+                (CannedWrite::Changed, _) => continue,
+                (write, done) => return refusal(write).map(|()| done),
             }
         }
         Err(ChatError::Contention)
