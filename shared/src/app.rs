@@ -106,11 +106,11 @@ impl App {
     }
 
     /// Configuration from the environment; the DynamoDB client from the standard AWS chain
-    /// (so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server). Admin functions read the
+    /// (so `AWS_ENDPOINT_URL_DYNAMODB` points it at a local server; the root certificates are
+    /// chosen before the runtime started, [`crate::runtime::start_with_system_roots`]). Admin functions read the
     /// signing secret named by `ADMIN_JWT_SECRET_ARN` now, and again every few minutes.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        crate::tls_roots::prefer_system_bundle();
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let client = dynamodb_client(&sdk);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -1,6 +1,6 @@
 //! An endpoint, declared once in its function crate: its name (the `CodeUri` folder in
 //! `template.yaml`), what it answers when DynamoDB fails, and its handler. The Lambda binary
-//! ([`run_lambda`], [`run_files`]) and the local API gateway serve the same value.
+//! ([`lambda_main`], [`files_main`]) and the local API gateway serve the same value.
 //!
 //! `tests/api/consistency.rs` checks every declaration against the template's routes, the
 //! crates under `functions/`, the local registry and `docs/openapi.yaml`.
@@ -23,7 +23,7 @@ pub enum Handler {
         failure: Failure,
     },
     /// Static files, answered as they are. Needs no DynamoDB: its binary never builds the
-    /// client ([`run_files`]), so the SDK is not linked into it.
+    /// client ([`files_main`]), so the SDK is not linked into it.
     Files(fn(&Config, &Request) -> Response<Body>),
 }
 
@@ -89,9 +89,21 @@ impl Endpoint {
     }
 }
 
-/// The whole `main` of a JSON endpoint's function binary. The [`App`] lives in this frame for
-/// the whole process, and every invocation borrows it.
-pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+/// The whole `main` of a JSON endpoint's function binary: the root certificates chosen while
+/// the process has one thread, then the runtime running `run_lambda`.
+pub fn lambda_main(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::runtime::start_with_system_roots(run_lambda(endpoint))
+}
+
+/// The whole `main` of a static-files function: the runtime running `run_files` (no AWS
+/// client, so no root certificates to choose).
+pub fn files_main(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::runtime::start(run_files(endpoint))
+}
+
+/// A JSON endpoint's function once the runtime runs. The [`App`] lives in this frame for the
+/// whole process, and every invocation borrows it.
+async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = App::from_env().await?;
     endpoint.warm_up(&app).await;
@@ -103,8 +115,8 @@ pub async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     .await
 }
 
-/// The whole `main` of a static-files function: configuration only, no DynamoDB client.
-pub async fn run_files(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+/// A static-files function once the runtime runs: configuration only, no DynamoDB client.
+async fn run_files(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let Handler::Files(serve) = endpoint.handler else {
         return Err(format!("{} is not a static-files endpoint", endpoint.name).into());

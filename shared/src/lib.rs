@@ -18,6 +18,7 @@ pub mod iam_calls;
 pub mod ids;
 pub mod model;
 pub mod request_counter;
+pub mod runtime;
 pub mod sign_in_limit;
 pub mod signing_keys;
 pub mod store;

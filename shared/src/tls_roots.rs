@@ -42,8 +42,8 @@ fn starts_with_a_certificate(path: &Path) -> bool {
 }
 
 /// Points the SDK's certificate loading (rustls-native-certs, `SSL_CERT_FILE`) at the system
-/// bundle. Call at cold start before the SDK is configured, while no other thread is running
-/// code that reads the environment (the runtime's worker threads are idle then).
+/// bundle. It changes the environment, so call it only while the process has one thread:
+/// [`crate::runtime::start_with_system_roots`] does, before the tokio runtime is built.
 pub fn prefer_system_bundle() {
     let chosen = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::endpoint::run_files(admin_dashboard::ENDPOINT).await
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::files_main(admin_dashboard::ENDPOINT)
 }

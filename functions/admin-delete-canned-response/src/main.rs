@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::endpoint::run_lambda(admin_delete_canned_response::ENDPOINT).await
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::lambda_main(admin_delete_canned_response::ENDPOINT)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::endpoint::run_lambda(admin_session_messages::ENDPOINT).await
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::lambda_main(admin_session_messages::ENDPOINT)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::endpoint::run_lambda(client_typing::ENDPOINT).await
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::lambda_main(client_typing::ENDPOINT)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    chat_core::endpoint::run_lambda(health::ENDPOINT).await
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::lambda_main(health::ENDPOINT)
 }

@@ -1,7 +1,10 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    chat_core::runtime::start_with_system_roots(sweep_on_every_event())
+}
+
+async fn sweep_on_every_event() -> Result<(), Error> {
     chat_core::telemetry::init();
     let app = chat_core::App::from_env().await?;
     let app = &app;
