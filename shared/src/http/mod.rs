@@ -225,19 +225,33 @@ impl Failure {
     }
 }
 
-/// A successful answer: its data (already JSON) and the human-readable message.
+/// A successful answer: its data (already JSON text) and the human-readable message.
 pub struct Reply {
-    data: Result<Value, serde_json::Error>,
+    /// Serialized straight to text: going through a `serde_json::Value` tree first cost a
+    /// map, a key string and an allocation per field on every request.
+    data: Result<String, serde_json::Error>,
     message: &'static str,
 }
 
 impl Reply {
     pub fn new(data: impl Serialize, message: &'static str) -> Self {
         Self {
-            data: serde_json::to_value(data),
+            data: serde_json::to_string(&data),
             message,
         }
     }
+}
+
+/// `{"data":…,"message":…,"success":true}`, written around the data's text.
+fn success_body(data: &str, message: &str) -> String {
+    let message = Value::from(message).to_string();
+    let mut body = String::with_capacity(data.len() + message.len() + 40);
+    body.push_str(r#"{"data":"#);
+    body.push_str(data);
+    body.push_str(r#","message":"#);
+    body.push_str(&message);
+    body.push_str(r#","success":true}"#);
+    body
 }
 
 /// Turns an endpoint's result into the envelope the mobile client expects.
@@ -249,10 +263,7 @@ pub fn respond(
     let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
     let (status, body) = match result {
         Ok(reply) => match reply.data {
-            Ok(data) => (
-                StatusCode::OK,
-                json!({ "success": true, "data": data, "message": reply.message }),
-            ),
+            Ok(data) => (StatusCode::OK, success_body(&data, reply.message)),
             Err(err) => {
                 tracing::error!(error = %err, "response could not be serialized");
                 failure_body(
@@ -271,7 +282,7 @@ pub fn respond(
     // Every 503 is "try again shortly", and says when.
     let retry_after = retry_after
         .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(UNAVAILABLE_RETRY_AFTER_SECONDS));
-    let mut response = json_response(config, status, &body);
+    let mut response = json_response(config, status, body);
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
@@ -285,12 +296,15 @@ fn failure_body(
     code: &str,
     message: String,
     details: Value,
-) -> (StatusCode, Value) {
+) -> (StatusCode, String) {
     let mut error = json!({ "code": code, "message": message });
     if !details.is_null() {
         error["details"] = details;
     }
-    (status, json!({ "success": false, "error": error }))
+    (
+        status,
+        json!({ "success": false, "error": error }).to_string(),
+    )
 }
 
 /// An error envelope with a code of the caller's choosing (the local gateway's own errors).
@@ -301,7 +315,7 @@ pub fn error_response(
     message: &str,
 ) -> Response<Body> {
     let (status, body) = failure_body(status, code, message.to_owned(), Value::Null);
-    json_response(config, status, &body)
+    json_response(config, status, body)
 }
 
 /// API Gateway's own refusal, as template.yaml's `GatewayResponses` word it: the envelope with
@@ -315,11 +329,11 @@ pub fn gateway_error_response(
 ) -> Response<Body> {
     let details = serde_json::json!({ "requestId": request_id });
     let (status, body) = failure_body(status, code, message.to_owned(), details);
-    json_response(config, status, &body)
+    json_response(config, status, body)
 }
 
-fn json_response(config: &Config, status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
+fn json_response(config: &Config, status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

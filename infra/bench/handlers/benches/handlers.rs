@@ -2,6 +2,7 @@
 //! (`cargo bench -p handler-bench`, part of `make bench`). `handler/*` is a whole request as the
 //! function binary serves it; `parts/*` are its pieces, to see what dominates.
 
+use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chat_core::chat::{PolledMessages, WireMessage};
 use chat_core::http::{respond, Failure, Reply};
@@ -60,8 +61,8 @@ fn parts(c: &mut Criterion) {
     });
 
     // The SDK's whole round trip for the session read: build, sign, serialize, "send",
-    // parse the JSON answer into attribute values.
-    let client = client(poll_dynamo(0));
+    // parse the JSON answer into attribute values. First with the functions' client, then
+    // with one setting of it undone at a time, to price each on the same build and run.
     let key = HashMap::from([
         (
             "PK".to_owned(),
@@ -69,18 +70,35 @@ fn parts(c: &mut Criterion) {
         ),
         ("SK".to_owned(), AttributeValue::S("SESSION".to_owned())),
     ]);
-    group.bench_function("SDK GetItem round trip", |b| {
-        b.to_async(&rt).iter(|| async {
-            client
-                .get_item()
-                .table_name(TABLE)
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await
-                .expect("answered")
-        })
-    });
+    let with_stalled_stream_protection =
+        chat_core::app::dynamodb_config(bare_config(poll_dynamo(0)))
+            .stalled_stream_protection(StalledStreamProtectionConfig::enabled().build());
+    let without_capacity_log = chat_core::app::with_dynamodb_limits(bare_config(poll_dynamo(0)));
+    let clients = [
+        ("SDK GetItem round trip", client(poll_dynamo(0))),
+        (
+            "SDK GetItem, stalled-stream protection on (SDK default)",
+            aws_sdk_dynamodb::Client::from_conf(with_stalled_stream_protection.build()),
+        ),
+        (
+            "SDK GetItem, without the consumed-capacity interceptor",
+            aws_sdk_dynamodb::Client::from_conf(without_capacity_log.build()),
+        ),
+    ];
+    for (name, client) in &clients {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter(|| async {
+                client
+                    .get_item()
+                    .table_name(TABLE)
+                    .set_key(Some(key.clone()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("answered")
+            })
+        });
+    }
 
     let item: HashMap<String, AttributeValue> =
         serde_dynamo::to_item(session_item(0)).expect("serializes");

@@ -82,15 +82,21 @@ pub fn app(dynamo: InMemoryDynamo) -> App {
     )
 }
 
-/// The DynamoDB client as [`app`] builds it.
+/// The DynamoDB client as [`app`] builds it: every function's settings
+/// ([`chat_core::app::dynamodb_config`]).
 pub fn client(dynamo: InMemoryDynamo) -> aws_sdk_dynamodb::Client {
-    let builder = aws_sdk_dynamodb::config::Builder::new()
+    let config = chat_core::app::dynamodb_config(bare_config(dynamo)).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Region, static credentials and the in-memory DynamoDB, none of the functions' settings:
+/// for benchmarks that price one setting by leaving it out.
+pub fn bare_config(dynamo: InMemoryDynamo) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .http_client(dynamo);
-    let config = chat_core::app::with_dynamodb_limits(builder).build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .http_client(dynamo)
 }
 
 pub fn session_id() -> SessionId {
