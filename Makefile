@@ -1,5 +1,5 @@
 # The two commands the README leads with: `make dev` and `make test`.
-.PHONY: dev test setup lint template-check build sam-build bench fuzz load clean-venv
+.PHONY: dev test setup lint template-check build sam-build bench fuzz load commands-check clean-venv
 
 # What the tests, checks and builds need beyond cargo, installed by the project itself
 # (infra/setup.sh: project venvs from PyPI).
@@ -36,8 +36,9 @@ build: setup
 
 # What `sam build` does (it runs cargo-lambda per function); needs no Docker or AWS account.
 # SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method.
+# SAM_BUILD_FUNCTION=HealthFunction builds that one function only.
 sam-build: setup
-	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build $(SAM_BUILD_FUNCTION)
 
 # The contract fuzzer alone (also part of `make test`): schemathesis against the local API.
 fuzz: setup
@@ -46,11 +47,19 @@ fuzz: setup
 # CPU time per request of the poll and send handlers (DynamoDB answered in memory); cold start:
 # process start to first answered invocation, per function, against a local Lambda runtime
 # API, next to a hello-world lambda_http binary; peak memory of each function over a realistic
-# run (what MemorySize in template.yaml is chosen by).
+# run (what MemorySize in template.yaml is chosen by). BENCH_SHORT=1: the short mode `make test`
+# runs (debug build, each function started once, each handler bench once): it runs to the end
+# and measures nothing worth keeping.
 bench: setup
+ifeq ($(BENCH_SHORT),1)
+	cargo test --quiet -p handler-bench --benches
+	BENCH_PROFILE=debug RUNS=1 bash infra/bench/cold-start.sh
+	BENCH_PROFILE=debug INVOCATIONS=5 bash infra/bench/memory.sh
+else
 	cargo bench -p handler-bench
 	bash infra/bench/cold-start.sh
 	bash infra/bench/memory.sh
+endif
 
 # A short load run against `make dev`'s binary (its own DynamoDB server, table and agent), then
 # stopped: latency per endpoint, lost and duplicated replies (infra/load.sh; LOAD_CHATS,

@@ -1,21 +1,26 @@
 """Cold start of each function: from process start to its first answered invocation.
 
 A minimal Lambda runtime API (the HTTP interface the Lambda service gives a custom runtime)
-hands the process one API Gateway event and notes when the answer arrives. Each binary is
-started RUNS times; the median is reported, next to a hello-world lambda_http binary.
+hands the process the event its trigger in template.yaml sends (an API Gateway request on the
+function's own route, or the schedule's event) and notes when the answer arrives. Each binary
+is started RUNS times; the median is reported, next to a hello-world lambda_http binary.
 
-Usage: cold_start.py BIN_DIR FUNCTION... (needs DYNAMODB endpoint in AWS_ENDPOINT_URL_DYNAMODB;
-DYNAMODB_STUB=1: an in-process stub that answers every call with no item, instead)
+Usage: cold_start.py BIN_DIR FUNCTION... (needs DYNAMODB endpoint in AWS_ENDPOINT_URL_DYNAMODB
+and a table made from template.yaml; DYNAMODB_STUB=1: an in-process stub that answers every
+call with no item, instead)
 """
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import yaml
 
 RUNS = int(os.environ.get("RUNS", "10"))
 EVENT = {
@@ -36,6 +41,54 @@ EVENT = {
     "body": "{}",
     "isBase64Encoded": False,
 }
+
+
+SCHEDULED_EVENT = {
+    "version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:000000000000:rule/bench"], "detail": {},
+}
+
+
+def api_event(method: str, resource: str) -> dict:
+    """API Gateway's request for `method resource`, every path parameter set to `bench`."""
+    params = re.findall(r"{(\w+)\+?}", resource)
+    path = re.sub(r"{(\w+)\+?}", "bench", resource)
+    context = dict(EVENT["requestContext"], resourcePath=resource, httpMethod=method, path=f"/v1{path}")
+    return dict(EVENT, resource=resource, path=path, httpMethod=method, requestContext=context,
+                pathParameters={p: "bench" for p in params} or None)
+
+
+class Template(yaml.SafeLoader):
+    pass
+
+
+# CloudFormation's short-form functions (!Ref, !Sub, ...) do not matter for the triggers.
+Template.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def trigger_events(template: str = "template.yaml") -> dict:
+    """The first event each function's trigger sends, by function folder (its CodeUri)."""
+    with open(template) as f:
+        resources = yaml.load(f, Template)["Resources"]
+    events = {}
+    for resource in resources.values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        name = os.path.basename(properties["CodeUri"].rstrip("/"))
+        for trigger in (properties.get("Events") or {}).values():
+            kind, props = trigger["Type"], trigger.get("Properties") or {}
+            if kind == "Api":
+                events[name] = api_event(props["Method"].upper(), props["Path"])
+            elif kind == "Schedule":
+                events[name] = SCHEDULED_EVENT
+            elif kind == "DynamoDB":
+                events[name] = {"Records": []}
+            else:
+                raise SystemExit(f"{name}: no bench event for a {kind} trigger")
+            break
+    return events
 
 
 class Runtime(BaseHTTPRequestHandler):
@@ -132,8 +185,8 @@ def start(binary: str, events: list, extra_env: dict | None = None):
         server.server_close()
 
 
-def once(binary: str) -> float:
-    answers, _ = start(binary, [EVENT])
+def once(binary: str, event: dict) -> float:
+    answers, _ = start(binary, [event])
     return answers[0][0]
 
 
@@ -167,8 +220,10 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = start_stub_dynamodb()
     print(f"| binary | median ms (of {RUNS}) | min ms | max ms |")
     print("|---|---:|---:|---:|")
+    triggers = trigger_events()
     for name in names:
-        times = [once(os.path.join(bin_dir, name)) for _ in range(RUNS)]
+        event = EVENT if name == "hello-lambda" else triggers[name]
+        times = [once(os.path.join(bin_dir, name), event) for _ in range(RUNS)]
         print(f"| {name} | {statistics.median(times):.1f} | {min(times):.1f} | {max(times):.1f} |")
 
 
