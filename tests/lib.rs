@@ -6,11 +6,9 @@ pub mod fault_proxy;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
-use chat_core::admin_accounts::AdminAccounts;
 use chat_core::config::Secret;
-use chat_core::iam_calls::{serving, IamCallRecorder};
-use chat_core::request_counter::RequestCounter;
-use chat_core::signing_keys::SigningKeys;
+use chat_core::sign_in::accounts::AdminAccounts;
+use chat_core::sign_in::signing_keys::SigningKeys;
 use chat_core::{App, Clock, Config, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
@@ -22,6 +20,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use test_support::iam_calls::{serving, IamCallRecorder};
+use test_support::request_counter::RequestCounter;
 
 /// One DynamoDB-compatible server for the whole test binary (or the one
 /// `AWS_ENDPOINT_URL_DYNAMODB` names); each test gets its own table on it.
@@ -268,7 +268,7 @@ fn unique_suffix() -> String {
 impl TestApp {
     /// What the scheduled idle sweep does once (attributed to its function, as deployed).
     pub async fn run_idle_sweep(&self) -> usize {
-        chat_core::iam_calls::serving(idle_sweep::NAME, idle_sweep::sweep(&self.chat))
+        test_support::iam_calls::serving(idle_sweep::NAME, idle_sweep::sweep(&self.chat))
             .await
             .expect("idle sweep")
     }

@@ -1,11 +1,11 @@
 //! What a function needs, built once per cold start: configuration, the DynamoDB client with
 //! its limits, the chat service and admin sign-in.
 
-use crate::admin_auth::{AdminAuth, AdminAuthError};
 use crate::chat::ChatService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::signing_keys::SigningKeys;
+use crate::sign_in::auth::{AdminAuth, AdminAuthError};
+use crate::sign_in::signing_keys::SigningKeys;
 use crate::store::{ChatStore, ListHeadCache};
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,12 +68,21 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client 
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// What every function adds to the DynamoDB client's settings: the limits, and each
-/// request's consumed capacity logged. The handler benchmarks build their client with it too.
+/// What every function adds to the DynamoDB client's settings: the limits, and, only while
+/// the capacity log is switched on (`LOG_LEVEL=info,dynamodb.capacity=debug`, read when the
+/// client is built, after `telemetry::init`), each request's consumed capacity asked for and
+/// logged. Switched off, request bodies go out exactly as the SDK wrote them: an ops
+/// diagnostic costs nothing while nobody reads it. The handler benchmarks build their client
+/// with it too.
 pub fn dynamodb_config(
     builder: aws_sdk_dynamodb::config::Builder,
 ) -> aws_sdk_dynamodb::config::Builder {
-    with_dynamodb_limits(builder).interceptor(crate::consumed_capacity::ConsumedCapacityLog)
+    let builder = with_dynamodb_limits(builder);
+    if crate::consumed_capacity::logging_enabled() {
+        builder.interceptor(crate::consumed_capacity::ConsumedCapacityLog)
+    } else {
+        builder
+    }
 }
 
 pub struct App {
@@ -134,7 +143,7 @@ impl App {
             std::env::var("ADMIN_JWT_SECRET_ARN"),
         ) {
             (None, Ok(arn)) => {
-                let source = crate::signing_keys::SecretsManagerSource::new(
+                let source = crate::sign_in::signing_keys::SecretsManagerSource::new(
                     aws_sdk_secretsmanager::Client::new(&sdk),
                     arn,
                 );

@@ -1,7 +1,6 @@
 //! Time comes from one place so that tests can control it.
 
-use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Utc};
-use std::sync::{Arc, Mutex};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -17,23 +16,33 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to.
-#[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+#[cfg(any(test, feature = "manual-clock"))]
+pub use manual::ManualClock;
 
-impl ManualClock {
-    pub fn new(start: DateTime<Utc>) -> Self {
-        Self(Arc::new(Mutex::new(start)))
+#[cfg(any(test, feature = "manual-clock"))]
+mod manual {
+    use super::Clock;
+    use chrono::{DateTime, Duration, Utc};
+    use std::sync::{Arc, Mutex};
+
+    /// A clock that only moves when told to (tests only: the `manual-clock` feature).
+    #[derive(Debug, Clone)]
+    pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+    impl ManualClock {
+        pub fn new(start: DateTime<Utc>) -> Self {
+            Self(Arc::new(Mutex::new(start)))
+        }
+
+        pub fn advance(&self, by: Duration) {
+            *self.0.lock().expect("clock lock") += by;
+        }
     }
 
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock lock") += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock lock")
+    impl Clock for ManualClock {
+        fn now(&self) -> DateTime<Utc> {
+            *self.0.lock().expect("clock lock")
+        }
     }
 }
 
@@ -103,6 +112,7 @@ pub fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     #[test]
     fn timestamps_look_like_javascript_and_round_trip() {

@@ -28,6 +28,10 @@ pub struct Config {
     pub list_head_cache: std::time::Duration,
 }
 
+/// The shortest admin signing secret accepted (HS256 wants at least its output size): checked
+/// here for the deployed secret and by the signing keys for every rotated version.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 /// A value that must never reach a log.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -101,9 +105,7 @@ impl Config {
             })?,
             cors_allow_origin: env::var("CORS_ALLOW_ORIGIN").ok().filter(|v| !v.is_empty()),
             admin_jwt_secret: match env::var("ADMIN_JWT_SECRET") {
-                Ok(value) if value.len() >= crate::admin_auth::MIN_SECRET_BYTES => {
-                    Some(Secret::new(value))
-                }
+                Ok(value) if value.len() >= MIN_SECRET_BYTES => Some(Secret::new(value)),
                 Ok(value) if !value.is_empty() => {
                     return Err(ConfigError::Invalid {
                         name: "ADMIN_JWT_SECRET",

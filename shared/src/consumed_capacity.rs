@@ -2,7 +2,9 @@
 //! asks for `ReturnConsumedCapacity = TOTAL` (a few bytes more in the answer) and the answer's
 //! units are logged as the `consumed_capacity` field of a `dynamodb.capacity` event, at debug
 //! level: one line per DynamoDB request would be most of a poll's log bytes, so it is off
-//! unless asked for (`LOG_LEVEL=info,dynamodb.capacity=debug`), in AWS as locally.
+//! unless asked for (`LOG_LEVEL=info,dynamodb.capacity=debug`), in AWS as locally. The
+//! functions attach [`ConsumedCapacityLog`] only while it is asked for
+//! ([`crate::app::dynamodb_config`]); the tests attach it to read the units of every request.
 
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -26,6 +28,11 @@ const MEASURED: &[&str] = &[
     "TransactGetItems",
     "TransactWriteItems",
 ];
+
+/// Whether the `dynamodb.capacity` log is on (debug level for that target).
+pub fn logging_enabled() -> bool {
+    tracing::enabled!(target: "dynamodb.capacity", tracing::Level::DEBUG)
+}
 
 /// Attach with `aws_sdk_dynamodb::config::Builder::interceptor`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,7 +114,7 @@ impl Intercept for ConsumedCapacityLog {
         let Some(operation) = operation(cfg) else {
             return Ok(());
         };
-        if !tracing::enabled!(target: "dynamodb.capacity", tracing::Level::DEBUG) {
+        if !logging_enabled() {
             return Ok(());
         }
         let units = context.response().body().bytes().and_then(consumed_units);

@@ -165,6 +165,30 @@ impl Feedback {
     }
 }
 
+/// The first-response time histogram the daily analytics count in (the store keeps one counter
+/// per bucket, the summary turns them into percentiles).
+pub mod first_response_histogram {
+    /// Upper edges (seconds, inclusive) of the first-response histogram buckets: bucket 0 holds
+    /// 0 to 5 s, bucket `i` holds more than `EDGES[i - 1]` up to `EDGES[i]`, and one last bucket
+    /// holds everything over a day. A percentile is reported as the upper edge of the bucket it
+    /// falls in, so the true value is above the previous edge and at most the reported one.
+    pub const FIRST_RESPONSE_EDGES_SECONDS: [u64; 23] = [
+        5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 2700, 3600,
+        7200, 14_400, 28_800, 86_400,
+    ];
+
+    /// Buckets in all: one per edge and the overflow bucket.
+    pub const FIRST_RESPONSE_BUCKET_COUNT: usize = FIRST_RESPONSE_EDGES_SECONDS.len() + 1;
+
+    /// The bucket a first response of `millis` falls in.
+    pub fn first_response_bucket(millis: u64) -> usize {
+        FIRST_RESPONSE_EDGES_SECONDS
+            .iter()
+            .position(|edge| millis <= edge * 1000)
+            .unwrap_or(FIRST_RESPONSE_EDGES_SECONDS.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

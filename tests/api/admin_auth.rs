@@ -2,8 +2,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chat_core::admin_accounts::AdminAccounts;
-use chat_core::admin_auth::{AdminAuth, AdminAuthError, ADMIN_CACHE_SECONDS};
+use chat_core::sign_in::accounts::AdminAccounts;
+use chat_core::sign_in::auth::{AdminAuth, AdminAuthError, ADMIN_CACHE_SECONDS};
 use chat_core::{ManualClock, SystemClock};
 use chat_tests::{spawn_app, TEST_JWT_SECRET};
 use chrono::{Duration, Utc};

@@ -3,7 +3,7 @@
 //! refused in another agent's (unless forced, and logged); the list filters by holder at the
 //! list's own paging and cost.
 
-use chat_core::admin_accounts::AdminAccounts;
+use chat_core::sign_in::accounts::AdminAccounts;
 use chat_core::SystemClock;
 use chat_tests::{spawn_app, Agent, ApiResponse, TestApp};
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! Rotating the admin signing secret in Secrets Manager signs nobody out (README, "Rotate the
 //! signing secret"): the local server stands in for Secrets Manager, a manual clock for time.
 
-use chat_core::signing_keys::{SecretsManagerSource, SigningKeys, REREAD_SECONDS};
+use chat_core::sign_in::signing_keys::{SecretsManagerSource, SigningKeys, REREAD_SECONDS};
 use chat_core::ManualClock;
 use chat_tests::{secrets_manager_client, spawn_app_with_signing_keys, unique_name};
 use chrono::{Duration, Utc};

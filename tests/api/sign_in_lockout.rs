@@ -1,7 +1,7 @@
 //! Sign-in under attack: ten failures for one email within 15 minutes lock it until 15 minutes
 //! after the last, for real and unknown emails alike; time passes on a manual clock.
 
-use chat_core::sign_in_limit::email_hash;
+use chat_core::sign_in::lockout::email_hash;
 use chat_core::ManualClock;
 use chat_tests::{spawn_app_at, ApiResponse, TestApp};
 use chrono::{Duration, Utc};

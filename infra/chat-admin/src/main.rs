@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chat_core::admin_accounts::AdminAccounts;
+use chat_core::sign_in::accounts::AdminAccounts;
 use chat_core::store::items::AdminItem;
 use chat_core::store::ChatStore;
 use chat_core::SystemClock;

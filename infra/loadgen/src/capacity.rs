@@ -4,12 +4,11 @@
 //! A deployed stack has no such endpoint: CloudWatch's `ConsumedReadCapacityUnits` and
 //! `ConsumedWriteCapacityUnits` for the table and each index cover the run's minutes.
 
-use crate::report::CapacityPerChat;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Where to read a deployed stack's units instead.
@@ -22,6 +21,14 @@ pub const DEPLOYED_HINT: &str = "against a deployed stack, read the table's and 
 pub struct CapacityTotals {
     pub read: f64,
     pub write: f64,
+}
+
+/// DynamoDB read and write units per chat started, measured by the local DynamoDB server
+/// (`--dynamodb-url`); `None` against a deployed stack.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CapacityPerChat {
+    pub read_units: f64,
+    pub write_units: f64,
 }
 
 /// Reads the totals of the local DynamoDB server at `server` (`http://127.0.0.1:PORT`).

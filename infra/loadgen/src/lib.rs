@@ -6,11 +6,13 @@
 
 pub mod api;
 pub mod capacity;
+pub mod config;
 pub mod delivery;
 pub mod plan;
 pub mod report;
 pub mod run;
 pub mod stats;
 
+pub use config::RunConfig;
 pub use report::Report;
-pub use run::{run, RunConfig};
+pub use run::run;

@@ -1,7 +1,8 @@
 //! The result of a run: a one-screen summary, the JSON the cost model reads, and the verdict.
 
+use crate::capacity::CapacityPerChat;
+use crate::config::RunConfig;
 use crate::delivery::DeliveryCheck;
-use crate::run::RunConfig;
 use crate::stats::EndpointSummary;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,14 +24,6 @@ pub struct ChatCounts {
     /// Not finished within the drain time after the deadline.
     pub abandoned: u64,
     pub rated: u64,
-}
-
-/// DynamoDB read and write units per chat started, measured by the local DynamoDB server
-/// (`--dynamodb-url`, see [`crate::capacity`]); `None` against a deployed stack.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CapacityPerChat {
-    pub read_units: f64,
-    pub write_units: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,6 +2,7 @@
 //! per agent's dashboard (list timer and open-chat timer), then the delivery check.
 
 use crate::api::{Api, CallError, SetupError};
+use crate::config::RunConfig;
 use crate::delivery::{self, ChatDelivery};
 use crate::plan::{plan_chats, ChatPlan, Ender, Rng, TimeScale};
 use crate::report::{ChatCounts, Report};
@@ -26,24 +27,6 @@ const APP_POLL_ERRORS_TOLERATED: u32 = 5;
 const REPLY_ATTEMPTS: u32 = 3;
 /// After the deadline: time for the chats still open to leave and rate, and for the check.
 const DRAIN: Duration = Duration::from_secs(30);
-
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    pub base_url: String,
-    pub chats: usize,
-    /// Dashboards; each has one chat open at a time and serves its share of the chats.
-    pub agents: usize,
-    /// Wall-clock length of the run; the chats' scripts fill `duration x time_scale` of chat time.
-    pub duration: Duration,
-    pub time_scale: f64,
-    pub agent_login: Option<(String, String)>,
-    pub seed: u64,
-    pub request_timeout: Duration,
-    /// Print a progress line on stderr.
-    pub progress: bool,
-    /// The local DynamoDB server (`make dev`'s), whose capacity totals measure the run.
-    pub dynamodb_url: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

@@ -286,7 +286,7 @@ impl Gateway {
         };
         // Named, so that the DynamoDB requests it makes are attributed to its function.
         let handler = route.endpoint.serve(&self.app, lambda_request);
-        let response = chat_core::iam_calls::serving(route.endpoint.name, handler).await;
+        let response = test_support::iam_calls::serving(route.endpoint.name, handler).await;
         to_hyper(response)
     }
 

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chat_core::admin_accounts::AdminAccounts;
+use chat_core::sign_in::accounts::AdminAccounts;
 use chat_core::{App, Config, SystemClock};
 use local_api::{registry, DynamoDbServer, Gateway, Template};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -82,7 +82,7 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
             loop {
                 ticks.tick().await;
                 let run = idle_sweep::sweep(&chat);
-                if let Err(err) = chat_core::iam_calls::serving(idle_sweep::NAME, run).await {
+                if let Err(err) = test_support::iam_calls::serving(idle_sweep::NAME, run).await {
                     tracing::warn!(error = %err, "idle sweep failed");
                 }
             }

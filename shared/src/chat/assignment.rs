@@ -5,8 +5,8 @@
 //! forced (logged).
 
 use super::{ChatError, ChatService};
-use crate::admin_auth::VerifiedAdmin;
 use crate::ids::{MessageId, SessionId};
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{ActivityAction, Assignee, SessionItem};
 use crate::store::{HolderGuard, Reassign, ReassignOutcome};
 use serde::Serialize;

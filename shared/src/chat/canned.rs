@@ -3,9 +3,9 @@
 //! entry; a shortcut is unique and the number of replies capped by the write itself.
 
 use super::{ChatError, ChatService};
-use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
 use crate::ids::{hex, random_bytes};
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{ActivityAction, ActivityItem, ActivitySubject, CannedResponseItem};
 use crate::store::CannedWrite;
 use chrono::{DateTime, Utc};

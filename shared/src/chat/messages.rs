@@ -4,10 +4,10 @@
 use super::analytics::{counted, first_response, support_message, user_message};
 use super::assignment::sent_details;
 use super::{ChatError, ChatService, ClientAccess};
-use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
 use crate::ids::{ClientToken, IdempotencyKey, MessageId, SessionId};
 use crate::model::{MessageText, Sender};
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{
     ActivityAction, IdempotencyItem, KeyOwner, MessageItem, SenderKey, SessionItem,
 };

@@ -4,10 +4,10 @@
 
 use super::analytics::{counted, session_created, session_ended};
 use super::{ChatError, ChatService, ClientAccess};
-use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
 use crate::ids::{ClientToken, SessionId, TokenHash};
 use crate::model::{SessionStatus, UserInfo};
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{
     ActivityAction, ActivityItem, Assignee, EndReason, EndedBy, MessagePreview, SessionItem,
 };

@@ -1,7 +1,9 @@
 //! The analytics summary as the API answers it: per day, in total, and the seed's event rows,
 //! computed from the counters (averages from sums, percentiles from histogram buckets).
 
-use super::analytics::{FIRST_RESPONSE_BUCKET_COUNT, FIRST_RESPONSE_EDGES_SECONDS};
+use crate::model::first_response_histogram::{
+    FIRST_RESPONSE_BUCKET_COUNT, FIRST_RESPONSE_EDGES_SECONDS,
+};
 use crate::store::stats::first_response_bucket_attribute;
 use crate::store::StatsCounts;
 use chrono::NaiveDate;

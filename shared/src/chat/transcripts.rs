@@ -1,10 +1,10 @@
 //! An agent's view of one session: its details and its transcript, both sides.
 
 use super::{typing, ChatError, ChatService};
-use crate::admin_auth::VerifiedAdmin;
 use crate::clock::as_iso8601;
 use crate::ids::{MessageId, SessionId};
 use crate::model::{Sender, SessionStatus, UserInfo};
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{ActivityAction, EndReason, SessionItem};
 use crate::store::MessageFilter;
 use chrono::{DateTime, Utc};

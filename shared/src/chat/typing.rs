@@ -3,9 +3,9 @@
 //! read, so showing it costs no request; writing it is one conditional write, throttled.
 
 use super::{ChatError, ChatService, ClientAccess};
-use crate::admin_auth::VerifiedAdmin;
 use crate::ids::{ClientToken, MessageId, SessionId};
 use crate::model::Sender;
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{MessageItem, SessionItem};
 use crate::store::{TypingWrite, Typist};
 use chrono::{DateTime, Duration, Utc};

@@ -3,9 +3,9 @@
 
 use super::parse::Fields;
 use super::{ApiError, InputCode};
-use crate::admin_auth::VerifiedAdmin;
 use crate::chat::SessionList;
 use crate::ids::{is_admin_id, SessionId};
+use crate::sign_in::auth::VerifiedAdmin;
 use serde_json::{Map, Value};
 
 /// `POST /api/admin/chat/claim` and `/release`: `{sessionId}`.

@@ -8,9 +8,9 @@ pub mod parse;
 pub mod query;
 pub mod request;
 
-use crate::admin_auth::AdminAuthError;
 use crate::chat::ChatError;
 use crate::config::Config;
+use crate::sign_in::auth::AdminAuthError;
 use crate::store::StoreError;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};

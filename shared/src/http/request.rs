@@ -1,8 +1,8 @@
 //! Reading what API Gateway hands a function: body, headers, path and query parameters.
 
 use super::{ApiError, InputCode};
-use crate::admin_auth::VerifiedAdmin;
 use crate::ids::ClientToken;
+use crate::sign_in::auth::VerifiedAdmin;
 use crate::App;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Map, Value};

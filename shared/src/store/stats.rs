@@ -275,7 +275,7 @@ mod tests {
             duration_ms_sum: big,
             ..StatsCounts::default()
         };
-        for bucket in 0..crate::chat::analytics::FIRST_RESPONSE_BUCKET_COUNT {
+        for bucket in 0..crate::model::first_response_histogram::FIRST_RESPONSE_BUCKET_COUNT {
             counts
                 .first_response_buckets
                 .insert(first_response_bucket_attribute(bucket), big);

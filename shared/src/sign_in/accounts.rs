@@ -1,8 +1,8 @@
 //! Managing support agents' accounts: what the ops command and the local stack do.
 
-use crate::admin_auth::{hash_password, normalize_email, CredentialError};
 use crate::clock::Clock;
 use crate::ids::new_admin_id;
+use crate::sign_in::auth::{hash_password, normalize_email, CredentialError};
 use crate::store::items::AdminItem;
 use crate::store::{AdminChange, ChatStore, StoreError};
 use thiserror::Error;

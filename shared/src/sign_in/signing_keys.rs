@@ -6,9 +6,8 @@
 //! A token signed with a secret newer than this instance's copy (another instance re-read it
 //! first) triggers an early re-read, at most every [`UNKNOWN_KEY_REREAD_SECONDS`].
 
-use crate::admin_auth::MIN_SECRET_BYTES;
 use crate::clock::Clock;
-use crate::config::Secret;
+use crate::config::{Secret, MIN_SECRET_BYTES};
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};

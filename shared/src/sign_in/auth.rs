@@ -2,8 +2,8 @@
 
 use crate::clock::{iso8601, Clock};
 use crate::ids::random_bytes;
-use crate::sign_in_limit::{self, email_hash, locked_until, seconds_until};
-use crate::signing_keys::SigningKeys;
+use crate::sign_in::lockout::{self, email_hash, locked_until, seconds_until};
+use crate::sign_in::signing_keys::SigningKeys;
 use crate::store::items::{ActivityAction, ActivityItem, ActivitySubject, AdminItem};
 use crate::store::sign_in::{SignInFailure, SignInFailuresItem};
 use crate::store::{ChatStore, StoreError};
@@ -19,8 +19,6 @@ use thiserror::Error;
 /// How long a verified admin record is trusted before it is read again: a deactivated agent is
 /// locked out within this time, and a busy dashboard costs one read per minute, not per call.
 pub const ADMIN_CACHE_SECONDS: i64 = 60;
-/// The shortest signing secret accepted (HS256 wants at least its output size).
-pub const MIN_SECRET_BYTES: usize = 32;
 const ISSUER: &str = "support-chat";
 
 #[derive(Debug, Error)]
@@ -289,8 +287,8 @@ impl AdminAuth {
                 SignInFailure {
                     email_hash,
                     at: now.timestamp_millis(),
-                    window: sign_in_limit::window().num_milliseconds(),
-                    expires_at: (now + sign_in_limit::window() + Duration::hours(1)).timestamp(),
+                    window: lockout::window().num_milliseconds(),
+                    expires_at: (now + lockout::window() + Duration::hours(1)).timestamp(),
                 },
                 seen,
             )
@@ -298,7 +296,7 @@ impl AdminAuth {
         let source_ip = source_ip.unwrap_or("unknown");
         tracing::warn!(email_hash, source_ip, failures, "failed sign-in");
         // Exactly one failure reaches the limit (the count is atomic): one entry per lock.
-        if failures != sign_in_limit::MAX_FAILURES {
+        if failures != lockout::MAX_FAILURES {
             return Ok(());
         }
         tracing::warn!(email_hash, source_ip, "sign-in locked for this email");
@@ -313,7 +311,7 @@ impl AdminAuth {
             serde_json::json!({
                 "failures": failures,
                 "sourceIp": source_ip,
-                "lockedUntil": iso8601(now + sign_in_limit::window()),
+                "lockedUntil": iso8601(now + lockout::window()),
             }),
             now,
             (now + self.activity_retention).timestamp(),

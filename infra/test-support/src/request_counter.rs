@@ -1,5 +1,5 @@
 //! Counts the DynamoDB requests a client sends, by operation, and the capacity units their
-//! answers report (with [`crate::consumed_capacity::ConsumedCapacityLog`] asking for them).
+//! answers report (with [`chat_core::consumed_capacity::ConsumedCapacityLog`] asking for them).
 //! The cost targets ("a poll is one Query") are checked with it, never with timers.
 
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -73,7 +73,7 @@ impl Intercept for RequestCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let body = context.response().body().bytes();
-        if let Some(units) = body.and_then(crate::consumed_capacity::consumed_units) {
+        if let Some(units) = body.and_then(chat_core::consumed_capacity::consumed_units) {
             *self
                 .units
                 .lock()
