@@ -38,7 +38,8 @@ build: setup
 	bash infra/build-lambdas.sh
 
 # What `sam build` does (it runs cargo-lambda per function); needs no Docker or AWS account.
-# SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method.
+# SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method. samconfig.toml
+# sets language_extensions (template.yaml's Fn::ForEach is expanded locally to find functions).
 sam-build: setup
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build
 

@@ -252,6 +252,15 @@ def check_samconfig(report: Report, samconfig: dict) -> None:
         report.check(bool(region), f"samconfig.toml [{name}]: region pinned", "no global.parameters.region")
 
 
+def check_samconfig_expands(report: Report, samconfig: dict, raw: dict) -> None:
+    """SAM CLI expands Fn::ForEach locally only when asked; `sam build` fails without it."""
+    if not uses_language_extensions(raw):
+        return
+    for name, env in samconfig_environments(samconfig).items():
+        unset = [c for c in ("build", "deploy") if env.get(c, {}).get("parameters", {}).get("language_extensions") is not True]
+        report.check(not unset, f"samconfig.toml [{name}]: language_extensions = true for build and deploy", f"not in {unset}")
+
+
 def check_expansion(report: Report, raw: dict, sam: dict) -> None:
     """Our Fn::ForEach expansion makes the resources SAM CLI's own expander makes."""
     report.check(uses_language_extensions(raw), "template.yaml uses the AWS::LanguageExtensions transform (Fn::ForEach)")
@@ -727,6 +736,7 @@ def main() -> int:
     environments = samconfig_environments(samconfig)
     if args.iam_calls is None:
         check_samconfig(report, samconfig)
+        check_samconfig_expands(report, samconfig, raw)
         check_expansion(report, raw, sam)
         for name, env in environments.items():
             check_environment(report, name, sam, parameter_overrides(env))
