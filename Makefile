@@ -24,18 +24,22 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # template.yaml checked offline: CloudFormation lint, SAM's own validation, and what SAM's
-# translator makes of it for every samconfig.toml environment (infra/checks/template_checks.py).
+# translator makes of it for every samconfig.toml environment (infra/checks/template_checks.py),
+# after Fn::ForEach is expanded (infra/checks/language_extensions.py); then the tests that the
+# monitoring check fails when a function is left out.
 template-check:
 	.venv-tools/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 .venv-tools/bin/sam validate --lint
 	.venv-tools/bin/python infra/checks/template_checks.py
+	.venv-tools/bin/python infra/checks/test_template_checks.py
 
 # Every function built for Lambda (arm64, release profile), zipped, sizes checked (3 MB budget).
 build: setup
 	bash infra/build-lambdas.sh
 
 # What `sam build` does (it runs cargo-lambda per function); needs no Docker or AWS account.
-# SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method.
+# SAM CLI 1.170 or newer: rust-cargolambda is no longer a beta build method. samconfig.toml
+# sets language_extensions (template.yaml's Fn::ForEach is expanded locally to find functions).
 # SAM_BUILD_FUNCTION=HealthFunction builds that one function only.
 sam-build: setup
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-tools/bin:$$PATH" sam build $(SAM_BUILD_FUNCTION)

@@ -4,7 +4,14 @@ template.yaml is translated with SAM's own translator (samtranslator, shipped wi
 in .venv-tools) once per samconfig.toml environment, with that environment's
 parameter_overrides, and the CloudFormation that comes out is checked: one API stage, every
 function behind an alias with a gradual, alarm-guarded deployment, tracing, access logs, the
-table's deletion policy, alarms that reach someone in prod, no empty header values.
+table's deletion policy, alarms that reach someone in prod, no empty header values, and every
+function's monitoring: with full monitoring each AWS::Serverless::Function has its own Errors,
+Throttles and Duration alarm and is on the ops dashboard (checked again on copies of the
+template with a function left out, where it must fail).
+
+The template uses the AWS::LanguageExtensions transform (Fn::ForEach); it is expanded first
+(infra/checks/language_extensions.py, compared with SAM CLI's own expander), as CloudFormation
+does before SAM's transform.
 
 With --iam-calls DIR it also checks the DynamoDB calls the test suite recorded per function
 (tests/lib.rs writes them to DIR) against each function's translated IAM policy: any call the
@@ -32,6 +39,8 @@ import boto3
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
+
+from language_extensions import FOREACH, expand, uses_language_extensions
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -177,6 +186,8 @@ class Resolver:
                 return all(self.value(a) for a in arg)
             if key == "Fn::Or":
                 return any(self.value(a) for a in arg)
+            if key == "Fn::Contains":
+                return self.value(arg[1]) in self.value(arg[0])
             if key == "Condition":
                 return self.condition(arg)
         # A value that resolves to AWS::NoValue removes its key, as in CloudFormation.
@@ -186,6 +197,18 @@ class Resolver:
 
 def _is_no_value(node) -> bool:
     return node == {"Ref": "AWS::NoValue"}
+
+
+def choose(node, resolver: Resolver):
+    """The node with every Fn::If decided by this environment's conditions, the rest as is."""
+    if isinstance(node, list):
+        return [choose(v, resolver) for v in node if not _is_no_value(v)]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return choose(yes if resolver.condition(name) else no, resolver)
+        return {k: choose(v, resolver) for k, v in node.items() if not _is_no_value(v)}
+    return node
 
 
 def resources(cfn: dict, kind: str) -> dict[str, dict]:
@@ -227,6 +250,35 @@ def check_samconfig(report: Report, samconfig: dict) -> None:
     for name, env in samconfig_environments(samconfig).items():
         region = env.get("global", {}).get("parameters", {}).get("region")
         report.check(bool(region), f"samconfig.toml [{name}]: region pinned", "no global.parameters.region")
+
+
+def check_samconfig_expands(report: Report, samconfig: dict, raw: dict) -> None:
+    """SAM CLI expands Fn::ForEach locally only when asked; `sam build` fails without it."""
+    if not uses_language_extensions(raw):
+        return
+    for name, env in samconfig_environments(samconfig).items():
+        unset = [c for c in ("build", "deploy") if env.get(c, {}).get("parameters", {}).get("language_extensions") is not True]
+        report.check(not unset, f"samconfig.toml [{name}]: language_extensions = true for build and deploy", f"not in {unset}")
+
+
+def check_expansion(report: Report, raw: dict, sam: dict) -> None:
+    """Our Fn::ForEach expansion makes the resources SAM CLI's own expander makes."""
+    report.check(uses_language_extensions(raw), "template.yaml uses the AWS::LanguageExtensions transform (Fn::ForEach)")
+    left = [k for k in sam["Resources"] if k.startswith(FOREACH)]
+    report.check(not left, "no Fn::ForEach left after expansion", ", ".join(left))
+    try:
+        from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
+    except ImportError:
+        report.note("SAM CLI's language extensions expander is not importable: not compared")
+        return
+    theirs = expand_language_extensions(copy.deepcopy(raw), {}, enabled=True).expanded_template["Resources"]
+
+    def shape(resources: dict) -> dict:
+        return {n: (r.get("Type"), r.get("Condition")) for n, r in resources.items()}
+
+    ours, cli = shape(sam["Resources"]), shape(theirs)
+    differ = sorted(n for n in ours.keys() | cli.keys() if ours.get(n) != cli.get(n))
+    report.check(not differ, f"Fn::ForEach expanded as SAM CLI expands it ({len(ours)} resources)", ", ".join(differ[:10]))
 
 
 def check_environment(report: Report, env_name: str, sam: dict, params: dict[str, str]) -> dict:
@@ -287,10 +339,14 @@ def check_environment(report: Report, env_name: str, sam: dict, params: dict[str
             continue
         update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
         group = groups.get(update.get("DeploymentGroupName", {}).get("Ref", ""))
-        config = (group or {}).get("Properties", {}).get("AlarmConfiguration", {})
+        config = choose((group or {}).get("Properties", {}).get("AlarmConfiguration", {}), resolver)
         watched = [a.get("Name", {}).get("Ref") for a in config.get("Alarms", [])]
-        if not (group and config.get("Enabled") and watched and all(w in alarms for w in watched)):
+        made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+        own = [w for w in watched if _alarm_watches(made.get(w, {}), "Errors", name)]
+        if not (group and config.get("Enabled") and watched and all(w in made for w in watched)):
             unguarded.append(name)
+        elif resolver.conditions.get("FullMonitoring") and not own:
+            unguarded.append(f"{name} (not on its own Errors alarm)")
     report.check(bool(functions) and not untraced, f"{tag} X-Ray tracing on all {len(functions)} functions", ", ".join(untraced))
     report.check(not unaliased, f"{tag} every function behind an alias (AutoPublishAlias)", ", ".join(unaliased))
     report.check(
@@ -298,6 +354,7 @@ def check_environment(report: Report, env_name: str, sam: dict, params: dict[str
         f"{tag} every function deploys gradually (CodeDeploy) with rollback alarms",
         ", ".join(unguarded),
     )
+    check_function_monitoring(report, tag, sam, cfn, resolver)
 
     tables = resources(cfn, "AWS::DynamoDB::Table")
     wrong = [
@@ -310,8 +367,9 @@ def check_environment(report: Report, env_name: str, sam: dict, params: dict[str
 
     check_alarm_email_rule(report, tag, cfn, params)
 
-    silent = [n for n, a in alarms.items() if not a["Properties"].get("AlarmActions")]
-    report.check(bool(alarms) and not silent, f"{tag} all {len(alarms)} alarms notify the alarm topic", ", ".join(silent))
+    made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+    silent = [n for n, a in made.items() if not a["Properties"].get("AlarmActions")]
+    report.check(bool(made) and not silent, f"{tag} all {len(made)} alarms notify the alarm topic", ", ".join(silent))
     for name in ("Api5xxAlarm", "ApiThrottledAlarm", "ApiLatencyAlarm"):
         expressions = " ".join(
             str(resolver.value(m.get("Expression", ""))) for m in alarms.get(name, {}).get("Properties", {}).get("Metrics", [])
@@ -424,6 +482,130 @@ def check_waf(report: Report, tag: str, cfn: dict, resolver: Resolver) -> None:
             )
         ]
         report.check(not headerless, f"{tag} WAF {name}: block responses carry Cache-Control", ", ".join(headerless))
+
+
+# ---------------------------------------------------------------------------------------------
+# Every function monitored: its own Errors, Throttles and Duration alarms, and the dashboard
+
+WATCHED_METRICS = ("Errors", "Throttles", "Duration")
+
+
+def _function_of(value) -> str | None:
+    """The function logical id a FunctionName dimension names: !Ref X or !Sub "${X}"."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        match = re.fullmatch(r"\$\{([\w]+)\}", value["Fn::Sub"])
+        return match.group(1) if match else None
+    return None
+
+
+def _alarm_metrics(alarm: dict) -> list[dict]:
+    """Every metric an alarm reads (a single-metric alarm, or each MetricStat of metric math)."""
+    props = alarm.get("Properties", {})
+    if "MetricName" in props:
+        return [props]
+    return [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+
+
+def _alarm_watches(alarm: dict, metric: str, function: str) -> bool:
+    return any(
+        m.get("Namespace") == "AWS/Lambda"
+        and m.get("MetricName") == metric
+        and any(d.get("Name") == "FunctionName" and _function_of(d.get("Value")) == function for d in m.get("Dimensions", []))
+        for m in _alarm_metrics(alarm)
+    )
+
+
+def dashboard_coverage(cfn: dict, resolver: Resolver) -> tuple[set[str], set[str]]:
+    """(metrics every function of the stack is graphed with, functions named on a dashboard).
+
+    A metrics explorer widget over AWS::Lambda::Function filtered by this stack's
+    aws:cloudformation:stack-name tag graphs every function the stack creates."""
+    everyone, named = set(), set()
+    for dashboard in created(cfn, resolver, "AWS::CloudWatch::Dashboard").values():
+        body = dashboard["Properties"]["DashboardBody"]
+        text = body.get("Fn::Sub") if isinstance(body, dict) else body
+        text = text[0] if isinstance(text, list) else text
+        if not isinstance(text, str):
+            continue
+        named |= set(re.findall(r"\$\{(\w+)\}", text))
+        try:
+            widgets = json.loads(text.replace("${AWS::StackName}", "STACK").replace("${", "{")).get("widgets", [])
+        except json.JSONDecodeError:
+            continue
+        for widget in widgets:
+            props = widget.get("properties", {})
+            labels = {(l.get("key"), l.get("value")) for l in props.get("labels", [])}
+            if widget.get("type") == "explorer" and ("aws:cloudformation:stack-name", "STACK") in labels:
+                everyone |= {m.get("metricName") for m in props.get("metrics", []) if m.get("resourceType") == "AWS::Lambda::Function"}
+    return everyone, named
+
+
+def monitoring_gaps(sam: dict, cfn: dict, resolver: Resolver) -> dict[str, list[str]]:
+    """What monitoring each kind lacks: "errors alarm" etc. -> functions without it."""
+    functions = sorted(function_names(sam))
+    made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+    gaps = {}
+    for metric in WATCHED_METRICS:
+        gaps[f"{metric.lower()} alarm"] = [f for f in functions if not any(_alarm_watches(a, metric, f) for a in made.values())]
+    everyone, named = dashboard_coverage(cfn, resolver)
+    gaps["dashboard"] = [f for f in functions if not (set(WATCHED_METRICS) <= everyone or f in named)]
+    return gaps
+
+
+def check_function_monitoring(report: Report, tag: str, sam: dict, cfn: dict, resolver: Resolver) -> None:
+    functions = function_names(sam)
+    if not resolver.conditions.get("FullMonitoring"):
+        made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+        report.check("Api5xxAlarm" in made, f"{tag} essential monitoring keeps the API 5XX alarm (deployment rollback)")
+        report.note(f"{tag} essential monitoring: {len(made)} alarms, no per-function alarms, no dashboard")
+        return
+    for kind, missing in monitoring_gaps(sam, cfn, resolver).items():
+        where = "on the ops dashboard" if kind == "dashboard" else f"in its own {kind}"
+        report.check(not missing, f"{tag} every one of the {len(functions)} functions is {where}", ", ".join(missing))
+
+
+def without_function_in_loops(sam_raw: dict, function: str) -> dict:
+    """A copy of the template whose Fn::ForEach lists leave one function out."""
+    copy_ = copy.deepcopy(sam_raw)
+    for key, value in copy_["Resources"].items():
+        if key.startswith(FOREACH) and isinstance(value[1], list) and function in value[1]:
+            value[1].remove(function)
+            # Its DeploymentPreference names its own Errors alarm, which is now gone.
+            copy_["Resources"][function]["Properties"].pop("DeploymentPreference", None)
+    return copy_
+
+
+def with_extra_function(sam_raw: dict, like: str, name: str) -> dict:
+    """A copy of the template with one more function (a copy of `like`) in no list."""
+    copy_ = copy.deepcopy(sam_raw)
+    extra = copy.deepcopy(copy_["Resources"][like])
+    extra["Properties"].pop("DeploymentPreference", None)
+    extra["Properties"].pop("Events", None)
+    extra["Properties"]["CodeUri"] = f"functions/{name}"
+    copy_["Resources"][name] = extra
+    return copy_
+
+
+def check_coverage_check_fails(report: Report, sam_raw: dict, params: dict[str, str]) -> None:
+    """The coverage check must be able to fail: on a copy with a function left out of the
+    alarm list, and on one with a new function no list has, it reports exactly that function."""
+    prod = {**params, "Environment": "prod", "AlarmEmail": "ops@example.com"}
+    victim = sorted(function_names(expand(sam_raw)))[0]
+    for what, variant, function in (
+        (f"{victim} left out of the alarm list", without_function_in_loops(sam_raw, victim), victim),
+        ("a new function in no list", with_extra_function(sam_raw, victim, "ExtraFunction"), "ExtraFunction"),
+    ):
+        sam = expand(variant)
+        cfn = translate(sam, prod)
+        gaps = monitoring_gaps(sam, cfn, Resolver(cfn, prod))
+        alarm_gaps = {k: v for k, v in gaps.items() if k != "dashboard"}
+        report.check(
+            all(v == [function] for v in alarm_gaps.values()),
+            f"the monitoring check fails for {what}",
+            json.dumps(gaps),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,16 +730,21 @@ def main() -> int:
 
     logging.disable(logging.WARNING)  # the translator's notes about its own feature toggles
     report = Report()
-    sam = yaml_parse((ROOT / "template.yaml").read_text())
+    raw = yaml_parse((ROOT / "template.yaml").read_text())
+    sam = expand(raw)
     samconfig = tomllib.loads((ROOT / "samconfig.toml").read_text())
     environments = samconfig_environments(samconfig)
     if args.iam_calls is None:
         check_samconfig(report, samconfig)
+        check_samconfig_expands(report, samconfig, raw)
+        check_expansion(report, raw, sam)
         for name, env in environments.items():
             check_environment(report, name, sam, parameter_overrides(env))
         # What an environment may switch on: the per-IP WAF rules and a cross-origin dashboard.
         variant = {"EnablePerIpLimit": "true", "DashboardOrigin": "https://support.example.com"}
         check_environment(report, "default + WAF + DashboardOrigin", sam, {**parameter_overrides(environments["default"]), **variant})
+        check_environment(report, "default + Monitoring full", sam, {**parameter_overrides(environments["default"]), "Monitoring": "full"})
+        check_coverage_check_fails(report, raw, parameter_overrides(environments["default"]))
     else:
         params = parameter_overrides(environments["default"])
         check_iam_calls(report, sam, translate(sam, params), params, args.iam_calls)

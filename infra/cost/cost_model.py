@@ -6,6 +6,13 @@ three transports: the REST API as deployed, the same on an HTTP API, and a WebSo
 channel with polling as fallback. No network: the prices are the constants below.
 
     python3 infra/cost/cost_model.py --report target/load-report.json [--chat-minutes 10]
+    python3 infra/cost/cost_model.py --idle     # what each samconfig.toml stack costs idle
+
+The idle cost is read from template.yaml itself: the resources CloudFormation creates for each
+samconfig.toml environment (Fn::ForEach expanded, conditions evaluated with that environment's
+parameter_overrides), priced per month: alarms per metric they read, dashboards, secrets, KMS
+keys, WAF web ACLs and their rules. Log groups, an SNS topic, DynamoDB on demand, Lambda and API
+Gateway cost nothing idle. It needs PyYAML (in the project's .venv).
 
 What is measured and what is assumed:
 - Measured (from the report): requests per chat for every endpoint, the mean chat length the
@@ -25,10 +32,18 @@ What is measured and what is assumed:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
+import shlex
 import sys
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "infra" / "checks"))
+import language_extensions  # noqa: E402
 
 # ---- prices ---------------------------------------------------------------------------------
 
@@ -52,9 +67,17 @@ PRICES = {
     "logs_per_gb_ingested": 0.50,
     "xray_per_million_traces": 5.00,
 }
-# A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 13 alarms
-# 6.80, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
-FIXED_MONTHLY_USD = 10.20
+# What a stack costs idle, per month (priced from template.yaml by idle_costs below).
+IDLE_PRICES = {
+    "alarm_metric": 0.10,  # standard resolution, per metric an alarm reads (metric math: each)
+    "alarm_metric_high_resolution": 0.30,
+    "composite_alarm": 0.50,
+    "dashboard": 3.00,
+    "secret": 0.40,
+    "kms_key": 1.00,
+    "waf_web_acl": 5.00,
+    "waf_rule": 1.00,
+}
 DAYS_PER_MONTH = 30
 CHATS_PER_DAY = (0, 1_000, 100_000)
 
@@ -252,8 +275,177 @@ def transports(mix: ChatMix) -> dict[str, Cost]:
     }
 
 
+def fixed_monthly_usd() -> float:
+    """A dev stack's idle cost (the samconfig.toml default environment), from the template."""
+    return idle_costs()["default"].total
+
+
 def monthly(cost_per_thousand: float, chats_per_day: int) -> float:
-    return FIXED_MONTHLY_USD + cost_per_thousand * chats_per_day * DAYS_PER_MONTH / 1000
+    return fixed_monthly_usd() + cost_per_thousand * chats_per_day * DAYS_PER_MONTH / 1000
+
+
+# ---- idle cost per environment, from the template -------------------------------------------
+
+
+@dataclass
+class IdleCost:
+    alarms: int = 0
+    alarm_metrics: int = 0
+    alarm_usd: float = 0.0
+    dashboards: int = 0
+    secrets: int = 0
+    kms_keys: int = 0
+    waf_acls: int = 0
+    waf_rules: int = 0
+    # Per alarmed function logical id: the Lambda metrics its alarms watch.
+    function_alarms: dict = field(default_factory=dict)
+    functions: list = field(default_factory=list)
+    environment: str = ""
+
+    @property
+    def total(self) -> float:
+        return round(
+            self.alarm_usd
+            + self.dashboards * IDLE_PRICES["dashboard"]
+            + self.secrets * IDLE_PRICES["secret"]
+            + self.kms_keys * IDLE_PRICES["kms_key"]
+            + self.waf_acls * IDLE_PRICES["waf_web_acl"]
+            + self.waf_rules * IDLE_PRICES["waf_rule"],
+            2,
+        )
+
+
+def samconfig_parameters(samconfig: dict) -> dict[str, dict[str, str]]:
+    """Environment -> its deploy parameter_overrides."""
+    envs = {}
+    for name, body in samconfig.items():
+        if not isinstance(body, dict):
+            continue
+        text = body.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+        text = " ".join(text) if isinstance(text, list) else text
+        envs[name] = dict(pair.partition("=")[::2] for pair in shlex.split(text))
+    return envs
+
+
+class Conditions:
+    """Template conditions evaluated for one environment's parameters."""
+
+    def __init__(self, template: dict, params: dict[str, str]):
+        self.template = template
+        self.params = {n: str(p.get("Default", "")) for n, p in template.get("Parameters", {}).items()}
+        self.params.update(params)
+        self.cache: dict[str, bool] = {}
+
+    def holds(self, name: str) -> bool:
+        if name not in self.cache:
+            self.cache[name] = bool(self.value(self.template["Conditions"][name]))
+        return self.cache[name]
+
+    def value(self, node):
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        if not isinstance(node, dict) or len(node) != 1:
+            return node
+        (key, arg), = node.items()
+        if key == "Ref":
+            return self.params.get(arg, arg)
+        if key == "Condition":
+            return self.holds(arg)
+        if key == "Fn::Equals":
+            return str(self.value(arg[0])) == str(self.value(arg[1]))
+        if key == "Fn::Not":
+            return not self.value(arg[0])
+        if key == "Fn::And":
+            return all(self.value(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self.value(a) for a in arg)
+        raise ValueError(f"condition uses {key}, which the idle cost model does not evaluate")
+
+
+def _alarm_metrics(props: dict) -> list[dict]:
+    if "MetricName" in props:
+        return [{"Metric": props, "Period": props.get("Period", 60)}]
+    return [m["MetricStat"] | {"Period": m["MetricStat"].get("Period", 60)} for m in props.get("Metrics", []) if "MetricStat" in m]
+
+
+def _function_of(value) -> str | None:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        inner = value["Fn::Sub"]
+        if inner.startswith("${") and inner.endswith("}") and inner.count("${") == 1:
+            return inner[2:-1]
+    return None
+
+
+def idle_cost_of(template: dict, params: dict[str, str]) -> IdleCost:
+    expanded = language_extensions.expand(template, params)
+    conditions = Conditions(expanded, params)
+    cost = IdleCost(environment=conditions.params.get("Environment", ""))
+    for name, resource in expanded.get("Resources", {}).items():
+        kind = resource.get("Type")
+        if kind == "AWS::Serverless::Function":
+            cost.functions.append(name)
+        if "Condition" in resource and not conditions.holds(resource["Condition"]):
+            continue
+        props = resource.get("Properties", {})
+        if kind == "AWS::CloudWatch::Alarm":
+            cost.alarms += 1
+            for stat in _alarm_metrics(props):
+                cost.alarm_metrics += 1
+                high = int(stat["Period"]) < 60
+                cost.alarm_usd += IDLE_PRICES["alarm_metric_high_resolution" if high else "alarm_metric"]
+                metric = stat["Metric"]
+                for dimension in metric.get("Dimensions", []):
+                    function = _function_of(dimension.get("Value"))
+                    if metric.get("Namespace") == "AWS/Lambda" and dimension.get("Name") == "FunctionName" and function:
+                        cost.function_alarms.setdefault(function, set()).add(metric.get("MetricName"))
+        elif kind == "AWS::CloudWatch::CompositeAlarm":
+            cost.alarms += 1
+            cost.alarm_usd += IDLE_PRICES["composite_alarm"]
+        elif kind == "AWS::CloudWatch::Dashboard":
+            cost.dashboards += 1
+        elif kind == "AWS::SecretsManager::Secret":
+            cost.secrets += 1
+        elif kind == "AWS::KMS::Key":
+            cost.kms_keys += 1
+        elif kind == "AWS::WAFv2::WebACL":
+            cost.waf_acls += 1
+            rules = props.get("Rules", [])
+            cost.waf_rules += len(rules) if isinstance(rules, list) else 0
+    cost.alarm_usd = round(cost.alarm_usd, 2)
+    return cost
+
+
+@functools.cache
+def idle_costs(template_path: Path = ROOT / "template.yaml", samconfig_path: Path = ROOT / "samconfig.toml") -> dict[str, IdleCost]:
+    template = language_extensions.load(template_path)
+    samconfig = tomllib.loads(Path(samconfig_path).read_text())
+    return {env: idle_cost_of(template, params) for env, params in samconfig_parameters(samconfig).items()}
+
+
+def render_idle(costs: dict[str, IdleCost]) -> str:
+    lines = ["Idle cost per environment", ""]
+    lines.append("| environment | alarms | alarm metrics | dashboards | secrets | WAF | total USD/month |")
+    lines.append("|---|---:|---:|---:|---:|---|---:|")
+    for env, cost in costs.items():
+        waf = (
+            f"{cost.waf_acls} web ACL, {cost.waf_rules} rules"
+            if cost.waf_acls
+            else "none"
+        )
+        lines.append(
+            f"| {env} (Environment={cost.environment}) | {cost.alarms} | {cost.alarm_metrics} | {cost.dashboards} | {cost.secrets} | {waf} | {cost.total:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        "From template.yaml with each samconfig.toml environment's parameter_overrides. USD a month: "
+        + ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in IDLE_PRICES.items())
+        + (f"; KMS keys: {sum(c.kms_keys for c in costs.values())}" if any(c.kms_keys for c in costs.values()) else "")
+        + ". Nothing else in the stack is billed while idle (log groups, the SNS topic, DynamoDB on "
+        "demand, Lambda, API Gateway); X-Ray, logs and requests are billed per use."
+    )
+    return "\n".join(lines)
 
 
 def units_per_chat(mix: ChatMix) -> tuple[float, float]:
@@ -315,8 +507,8 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
         lines.append(row)
     lines.append("")
     lines.append(
-        f"USD. Months of {DAYS_PER_MONTH} days include the fixed {FIXED_MONTHLY_USD:.2f} USD of a dev stack "
-        "(README, Cost model). Prices: " + PRICES_NOTE + "."
+        f"USD. Months of {DAYS_PER_MONTH} days include the fixed {fixed_monthly_usd():.2f} USD a dev stack costs idle "
+        "(`cost_model.py --idle`, from template.yaml). Prices: " + PRICES_NOTE + "."
     )
     lines.append("Prices used: " + ", ".join(f"{k} {v:g}" for k, v in PRICES.items()) + ".")
     return "\n".join(lines)
@@ -324,7 +516,8 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report", required=True, help="the JSON a loadgen run wrote (--report-json)")
+    parser.add_argument("--report", help="the JSON a loadgen run wrote (--report-json)")
+    parser.add_argument("--idle", action="store_true", help="print the idle cost per samconfig.toml environment")
     parser.add_argument("--chat-minutes", type=float, default=10.0, help="length of a standard chat")
     parser.add_argument(
         "--lambda-ms-source",
@@ -333,6 +526,11 @@ def main(argv: list[str] | None = None) -> int:
         help="billed ms per request: the estimates in this script, or the run's median latency",
     )
     args = parser.parse_args(argv)
+    if args.idle:
+        print(render_idle(idle_costs()))
+        return 0
+    if not args.report:
+        parser.error("--report (or --idle) is required")
     with open(args.report, encoding="utf-8") as file:
         report = json.load(file)
     mix = chat_mix(report, args.chat_minutes, args.lambda_ms_source)

@@ -1,4 +1,5 @@
-"""The cost model's arithmetic on a small fixed input (run by `cargo test -p loadgen`, so
+"""The cost model's arithmetic on a small fixed input, and the idle cost it reads from
+template.yaml (run by `cargo test -p loadgen`, so
 `make test` runs it too): python3 infra/cost/test_cost_model.py"""
 
 import contextlib
@@ -50,9 +51,10 @@ class CostModelTest(unittest.TestCase):
         self.assertAlmostEqual(cost.total, 0.2275 + 0.04575 + 0.01373000365 + 0.040625 + 0.01625, places=9)
 
     def test_monthly_adds_the_fixed_cost(self):
-        self.assertEqual(cost_model.monthly(2.0, 0), 10.20)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), 10.20 + 2.0 * 30)
-        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), 10.20 + 2.0 * 3000)
+        fixed = cost_model.idle_costs()["default"].total
+        self.assertEqual(cost_model.monthly(2.0, 0), fixed)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 1000), fixed + 2.0 * 30)
+        self.assertAlmostEqual(cost_model.monthly(2.0, 100_000), fixed + 2.0 * 3000)
 
     def test_http_api_differs_from_rest_only_in_the_gateway(self):
         rest = cost_model.request_cost(self.mix, 3.50)
@@ -92,6 +94,54 @@ class CostModelTest(unittest.TestCase):
             self.assertIn(name, text)
         self.assertIn("did not measure consumed capacity", text)
         self.assertIn("mid-2025", text)
+
+
+class IdleCostTest(unittest.TestCase):
+    """The idle cost of each samconfig.toml environment, read from template.yaml."""
+
+    def setUp(self):
+        self.costs = cost_model.idle_costs()
+
+    def test_a_dev_stack_costs_under_1_usd_a_month_idle(self):
+        dev = self.costs["default"]
+        self.assertEqual(dev.environment, "dev")
+        self.assertLess(dev.total, 1.00, cost_model.render_idle(self.costs))
+        self.assertEqual(dev.dashboards, 0)
+
+    def test_prod_keeps_an_errors_throttles_and_duration_alarm_per_function(self):
+        prod = self.costs["prod"]
+        self.assertEqual(prod.environment, "prod")
+        self.assertEqual(len(prod.functions), 25)
+        for function in prod.functions:
+            self.assertLessEqual({"Errors", "Throttles", "Duration"}, prod.function_alarms.get(function, set()), function)
+        self.assertEqual(prod.dashboards, 1)
+
+    def test_prices_alarm_metrics_dashboards_secrets_and_waf(self):
+        template = {
+            "Parameters": {"Environment": {"Type": "String", "Default": "dev"}},
+            "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}},
+            "Resources": {
+                "Math": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Metrics": [
+                    {"Id": "a", "MetricStat": {"Metric": {"MetricName": "A"}, "Period": 300}},
+                    {"Id": "b", "MetricStat": {"Metric": {"MetricName": "B"}, "Period": 300}},
+                    {"Id": "e", "Expression": "a + b"}]}},
+                "Fast": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"MetricName": "C", "Period": 10}},
+                "Board": {"Type": "AWS::CloudWatch::Dashboard", "Condition": "IsProd"},
+                "Secret": {"Type": "AWS::SecretsManager::Secret"},
+                "Acl": {"Type": "AWS::WAFv2::WebACL", "Condition": "IsProd", "Properties": {"Rules": [{}, {}]}},
+            },
+        }
+        dev = cost_model.idle_cost_of(template, {})
+        prod = cost_model.idle_cost_of(template, {"Environment": "prod"})
+        self.assertEqual((dev.alarms, dev.alarm_metrics, dev.total), (2, 3, round(0.10 * 2 + 0.30 + 0.40, 2)))
+        self.assertEqual(prod.total, round(dev.total + 3.00 + 5.00 + 2 * 1.00, 2))
+
+    def test_the_command_prints_the_idle_table(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(cost_model.main(["--idle"]), 0)
+        self.assertIn("Idle cost per environment", out.getvalue())
+        self.assertIn("| prod (Environment=prod) |", out.getvalue())
 
 
 if __name__ == "__main__":
