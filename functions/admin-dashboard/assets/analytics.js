@@ -1,8 +1,11 @@
 // The analytics panel: chats started per day (an inline SVG bar chart), median first
 // response, CSAT with its 1-5 distribution and the share of chats abandoned (ended idle), for
 // today, the last 7 or the last 30 UTC days. Every number is also text. Refreshed every
-// minute while signed in. Uses app.js's api(), $, element() and every().
-'use strict';
+// minute while signed in.
+import { api } from './api.js';
+import { $, element } from './dom.js';
+import { clock } from './format.js';
+import { every, notify, state } from './store.js';
 
 const ANALYTICS_EVERY_MS = 60_000;
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -85,7 +88,9 @@ function renderRatings(ratings) {
   }
 }
 
-function renderAnalytics(data) {
+// The analytics view, from the last summary read.
+export function renderAnalytics() {
+  const data = state.analytics;
   const totals = data.totals;
   drawChart(data.days);
   $('analytics-started').textContent = `${totals.sessionsCreated} (${totals.guestSessions} as guests)`;
@@ -106,11 +111,12 @@ function renderAnalytics(data) {
   $('analytics-updated').textContent = `${data.from} to ${data.to}, updated ${clock(new Date().toISOString())}`;
 }
 
-async function refreshAnalytics() {
+export async function refreshAnalytics() {
   const days = Number($('analytics-range').value);
   const query = `from=${utcDay(1 - days)}&to=${utcDay(0)}`;
   try {
-    renderAnalytics(await api('GET', `/api/admin/analytics/summary?${query}`));
+    state.analytics = await api('GET', `/api/admin/analytics/summary?${query}`);
+    notify('analytics');
     $('analytics-error').textContent = '';
   } catch (error) {
     if (error.code !== 'SIGNED_OUT') $('analytics-error').textContent = `Analytics unavailable: ${error.message}`;
@@ -118,11 +124,7 @@ async function refreshAnalytics() {
   }
 }
 
-// Called by app.js once signed in.
-function startAnalytics() {
+// Once signed in.
+export function startAnalytics() {
   every(ANALYTICS_EVERY_MS, refreshAnalytics);
 }
-
-document.addEventListener('DOMContentLoaded', () => {
-  $('analytics-range').addEventListener('change', () => refreshAnalytics().catch(() => {}));
-});

@@ -1,5 +1,5 @@
-//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Five static files
-//! compiled into the binary, so one `sam deploy` ships the page with the API it calls.
+//! `GET /admin` and `GET /admin/{asset+}`: the support agents' dashboard. Its page, ES modules
+//! and stylesheets are compiled into the binary, so one `sam deploy` ships the page with the API it calls.
 //!
 //! The page works wherever the API is mounted (`/v1` on the execute-api URL, the root of a
 //! custom domain): every URL it names starts with the base path of the request that loaded it.
@@ -16,12 +16,24 @@ pub const ENDPOINT: Endpoint = Endpoint::files("admin-dashboard", handle);
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_CSS: &str = include_str!("../assets/app.css");
-/// The page's scripts, each loaded by its own tag in index.html: app.js the shell, the others
-/// one feature each.
+/// The page's ES modules: index.html loads app.js, which imports the others (by relative URL,
+/// `./store.js`). No module imports one that imports it back (a test walks the graph).
 const SCRIPTS: &[(&str, &str)] = &[
     ("app.js", include_str!("../assets/app.js")),
+    ("store.js", include_str!("../assets/store.js")),
+    ("api.js", include_str!("../assets/api.js")),
+    ("dom.js", include_str!("../assets/dom.js")),
+    ("format.js", include_str!("../assets/format.js")),
+    ("sign-in.js", include_str!("../assets/sign-in.js")),
+    ("chat-list.js", include_str!("../assets/chat-list.js")),
+    ("holders.js", include_str!("../assets/holders.js")),
+    ("chat.js", include_str!("../assets/chat.js")),
     ("assignment.js", include_str!("../assets/assignment.js")),
-    ("team-extras.js", include_str!("../assets/team-extras.js")),
+    ("typing.js", include_str!("../assets/typing.js")),
+    (
+        "canned-replies.js",
+        include_str!("../assets/canned-replies.js"),
+    ),
     ("analytics.js", include_str!("../assets/analytics.js")),
 ];
 const ANALYTICS_CSS: &str = include_str!("../assets/analytics.css");
@@ -42,6 +54,22 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
         .fold(digest, |digest, (_, body)| digest.chain_update(body))
         .finalize();
     chat_core::ids::hex(&digest[..6])
+});
+
+/// The scripts as served: every import names the version too (`from './store.js'` becomes
+/// `from './store.js?v=…'`), so that a module's URL, like the page's, changes with any file.
+static SERVED_SCRIPTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    SCRIPTS
+        .iter()
+        .map(|(_, body)| {
+            SCRIPTS.iter().fold(body.to_string(), |body, (name, _)| {
+                body.replace(
+                    &format!(" from './{name}';"),
+                    &format!(" from './{name}?v={}';", *VERSION),
+                )
+            })
+        })
+        .collect()
 });
 
 static INDEX: LazyLock<String> =
@@ -72,9 +100,9 @@ fn asset(name: Option<&str>) -> Option<Asset> {
         }),
         Some(name) if name.ends_with(".js") => SCRIPTS
             .iter()
-            .find(|(script, _)| *script == name)
-            .map(|(_, body)| Asset {
-                body,
+            .position(|(script, _)| *script == name)
+            .map(|at| Asset {
+                body: SERVED_SCRIPTS[at].as_str(),
                 is_page: false,
                 content_type: "text/javascript; charset=utf-8",
                 cache_control: immutable,
@@ -144,14 +172,31 @@ fn short_hash(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// The specifiers of a script's static imports (`from '…'`), in order.
+    fn imports(body: &str) -> Vec<&str> {
+        body.split(" from '")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('\'').unwrap()])
+            .collect()
+    }
+
+    fn script(name: &str) -> &'static str {
+        SCRIPTS.iter().find(|(n, _)| *n == name).unwrap().1
+    }
 
     #[test]
     fn the_page_names_its_assets_by_version_and_has_no_inline_code() {
         let page = index_page("/v1");
-        assert!(page.contains(&format!("\"/v1/admin/app.js?v={}\"", *VERSION)));
+        assert!(page.contains(&format!(
+            r#"<script type="module" src="/v1/admin/app.js?v={}"></script>"#,
+            *VERSION
+        )));
         assert!(page.contains(&format!("\"/v1/admin/app.css?v={}\"", *VERSION)));
         assert!(page.contains(r#"<meta name="api-base" content="/v1">"#));
         assert!(!page.contains("{{"));
+        assert_eq!(INDEX.matches("<script").count(), 1, "one entry module");
         assert!(
             !INDEX.contains("<script>"),
             "the CSP forbids inline scripts"
@@ -161,18 +206,97 @@ mod tests {
             SCRIPTS.iter().all(|(_, body)| !body.contains("innerHTML")),
             "user text is only ever set as text"
         );
-        for (script, _) in SCRIPTS {
-            assert!(page.contains(&format!("\"/v1/admin/{script}?v={}\"", *VERSION)));
+    }
+
+    #[test]
+    fn every_asset_the_page_names_is_served() {
+        let names: Vec<&str> = INDEX_HTML
+            .split("{{BASE_PATH}}/admin/")
+            .skip(1)
+            .map(|rest| rest.split_once("?v={{ASSET_VERSION}}\"").unwrap().0)
+            .collect();
+        assert_eq!(names, ["app.css", "analytics.css", "app.js"]);
+        for name in names {
+            assert!(asset(Some(name)).is_some(), "{name}");
         }
     }
 
     #[test]
-    fn only_known_files_are_served() {
+    fn every_import_is_a_served_module_of_this_version() {
+        for ((name, body), served) in SCRIPTS.iter().zip(SERVED_SCRIPTS.iter()) {
+            assert!(!body.contains("import("), "{name}: static imports only");
+            assert!(
+                !body.contains("import '"),
+                "{name}: imports name what they use"
+            );
+            let from = imports(body);
+            assert_eq!(
+                from.len(),
+                body.matches("\nimport ").count() + usize::from(body.starts_with("import ")),
+                "{name}: every import is `import … from './x.js';` on one line's end"
+            );
+            let versioned: Vec<String> =
+                from.iter().map(|s| format!("{s}?v={}", *VERSION)).collect();
+            assert_eq!(imports(served), versioned, "{name} as served");
+            for specifier in from {
+                let module = specifier.strip_prefix("./").unwrap_or(specifier);
+                assert!(
+                    SCRIPTS.iter().any(|(n, _)| *n == module),
+                    "{name} imports {specifier}, which is not served"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_modules_have_no_import_cycles_and_app_js_reaches_them_all() {
+        // Depth-first from the entry: a module met again while its own imports are being
+        // walked is a cycle.
+        fn walk<'a>(name: &'a str, path: &mut Vec<&'a str>, done: &mut HashSet<&'a str>) {
+            assert!(!path.contains(&name), "import cycle: {path:?} -> {name}");
+            if !done.insert(name) {
+                return;
+            }
+            path.push(name);
+            for specifier in imports(script(name)) {
+                walk(&specifier[2..], path, done);
+            }
+            path.pop();
+        }
+        let mut done = HashSet::new();
+        walk("app.js", &mut Vec::new(), &mut done);
+        let all: HashSet<&str> = SCRIPTS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(done, all, "every module is used, from app.js");
+    }
+
+    #[test]
+    fn modules_are_javascript_and_cached_for_good_the_page_is_revalidated() {
+        for (name, _) in SCRIPTS {
+            let served = asset(Some(name)).unwrap();
+            assert_eq!(served.content_type, "text/javascript; charset=utf-8");
+            assert_eq!(served.cache_control, "public, max-age=31536000, immutable");
+        }
+        let page = asset(None).unwrap();
+        assert!(page.is_page);
+        assert_eq!(page.cache_control, "no-cache");
+        assert_eq!(page.content_type, "text/html; charset=utf-8");
         assert_eq!(
             asset(Some("app.css")).unwrap().content_type,
             "text/css; charset=utf-8"
         );
+    }
+
+    #[test]
+    fn the_policy_allows_only_our_own_scripts() {
+        assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
+        assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none';"));
+        assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
+    }
+
+    #[test]
+    fn only_known_files_are_served() {
         assert!(asset(Some("../Cargo.toml")).is_none());
         assert!(asset(Some("secrets.json")).is_none());
+        assert!(asset(Some("team-extras.js")).is_none());
     }
 }

@@ -555,7 +555,7 @@ async fn script(app: &App, plan: &ChatPlan, rng: &mut Rng) -> ChatOutcome {
 
 // ---- the agent: the dashboard --------------------------------------------------------------
 
-/// The dashboard's open chat (app.js `state.openId`, `state.lastMessageId`).
+/// The dashboard's open chat (store.js `state.openId`, `state.lastMessageId`).
 struct OpenChat {
     session_id: String,
     last_message_id: Option<String>,
@@ -676,7 +676,7 @@ impl Dashboard {
         }
     }
 
-    /// app.js `pollChat`: the open chat's messages after the last one seen.
+    /// chat.js `pollChat`: the open chat's messages after the last one seen.
     async fn poll_chat(&mut self) {
         let Some(chat) = &self.open else {
             return;
@@ -742,7 +742,7 @@ impl Dashboard {
             self.rng.next_u64()
         );
         let chat = self.open.as_mut().expect("an open chat");
-        // A retry reuses the key, so a reply that did arrive is not stored twice (app.js).
+        // A retry reuses the key, so a reply that did arrive is not stored twice (chat.js).
         let key = chat.reply_key.get_or_insert(key).clone();
         chat.reply_attempts += 1;
         let session_id = chat.session_id.clone();
@@ -783,7 +783,7 @@ impl Dashboard {
             Err(_) if chat.reply_attempts < REPLY_ATTEMPTS => return,
             Err(_) => chat.over = true,
         }
-        // app.js `sendReply`: then `pollChat()` and `refreshSessions()`.
+        // chat.js `sendReply`: then `pollChat()` and `refreshSessions()`.
         self.poll_chat().await;
         self.refresh_lists().await;
     }
@@ -795,7 +795,7 @@ impl Dashboard {
         let _ = self
             .post(Endpoint::AdminEnd, "/api/admin/chat/session/end", &body)
             .await;
-        // app.js `endChat`: then `pollChat()` and `refreshSessions()`.
+        // chat.js `endChat`: then `pollChat()` and `refreshSessions()`.
         self.poll_chat().await;
         self.refresh_lists().await;
         if let Some(chat) = self.open.as_mut() {
