@@ -16,7 +16,7 @@ What is measured and what is assumed:
   endpoint that tests/api/request_counts.rs and tests/api/admin_flow.rs assert, with the item
   sizes and index memberships stated next to them); Lambda billed ms per request; log bytes
   per request; the share of WebSocket clients that fall back to polling.
-- A standard chat lasts --chat-minutes (default 10, the README's cost model). Requests driven
+- A standard chat lasts --chat-minutes (default 10, docs/performance/cost.md). Requests driven
   by timers (the app's poll, the dashboard's lists and open-chat poll) are scaled from the
   run's mean chat length to that; the others (create, sends, leave, rating, sign-in, openings,
   replies, ends) are taken per chat as measured.
@@ -52,7 +52,7 @@ PRICES = {
     "logs_per_gb_ingested": 0.50,
     "xray_per_million_traces": 5.00,
 }
-# A dev stack's fixed monthly cost from the README's cost model (signing secret 0.40, 13 alarms
+# A dev stack's fixed monthly cost from docs/performance/cost.md (signing secret 0.40, 13 alarms
 # 6.80, CloudWatch dashboard 3.00); prod adds WAF (8.00) and X-Ray's reservoir (up to 13.00).
 FIXED_MONTHLY_USD = 10.20
 DAYS_PER_MONTH = 30
@@ -111,7 +111,7 @@ ENDPOINTS = {
 # (session, 1 + 3 indexes): once per reply delivered.
 DELIVERING_POLL = Endpoint("poll-messages", False, 1, 4, 6)
 
-# API access log line (~600 bytes, the README's 0.6 GB per million) + Lambda's START/END/REPORT
+# API access log line (~600 bytes, 0.6 GB per million in docs/performance/cost.md) + Lambda's START/END/REPORT
 # lines (~350) + the handler's one JSON line (~300).
 LOG_BYTES_PER_REQUEST = 1250
 XRAY_SAMPLE_RATE = 0.05
@@ -316,7 +316,7 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
     lines.append("")
     lines.append(
         f"USD. Months of {DAYS_PER_MONTH} days include the fixed {FIXED_MONTHLY_USD:.2f} USD of a dev stack "
-        "(README, Cost model). Prices: " + PRICES_NOTE + "."
+        "(docs/performance/cost.md, Cost model). Prices: " + PRICES_NOTE + "."
     )
     lines.append("Prices used: " + ", ".join(f"{k} {v:g}" for k, v in PRICES.items()) + ".")
     return "\n".join(lines)
