@@ -244,7 +244,8 @@ impl AdminAuth {
         })
     }
 
-    /// The admin check every admin endpoint runs: a valid bearer token of an existing, active admin.
+    /// The admin check every admin endpoint runs: a valid bearer token of an existing, active
+    /// admin.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,

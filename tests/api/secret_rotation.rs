@@ -79,7 +79,8 @@ async fn after_put_secret_value_old_tokens_still_work_and_new_ones_use_the_new_s
         "a token signed before the rotation still works"
     );
 
-    // A second rotation retires the first secret (docs/operations/deploy.md: at most one per token lifetime).
+    // A second rotation retires the first secret (docs/operations/deploy.md: at most one per
+    // token lifetime).
     secrets
         .put_secret_value()
         .secret_id(&name)

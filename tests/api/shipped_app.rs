@@ -1,5 +1,5 @@
-//! The mobile app as shipped (docs/contract.md §C2, §C3): it moves its poll cursor to the id of its own
-//! sent message. Every support reply must still reach it exactly once, in order.
+//! The mobile app as shipped (docs/contract.md §C2, §C3): it moves its poll cursor to the id of
+//! its own sent message. Every support reply must still reach it exactly once, in order.
 
 use chat_tests::{spawn_app, Agent, ApiResponse, ClientSession, TestApp};
 use serde_json::json;
@@ -162,7 +162,8 @@ impl ShippedApp {
         self.state.lock().unwrap().last_message_id = Some(id);
     }
 
-    /// `startMessagePolling`: poll after `lastMessageId`; append every message; move the cursor to the last one.
+    /// `startMessagePolling`: poll after `lastMessageId`; append every message; move the cursor to
+    /// the last one.
     async fn poll(&self, app: &TestApp) -> bool {
         let cursor = self.state.lock().unwrap().last_message_id.clone();
         let polled = app

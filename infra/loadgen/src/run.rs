@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-/// The app's poll interval (docs/contract.md §C2) and the dashboard's timers (app.js), in chat time.
+/// The app's poll interval (docs/contract.md §C2) and the dashboard's timers (app.js), in chat
+/// time.
 const APP_POLL_EVERY: Duration = Duration::from_secs(2);
 const LIST_EVERY: Duration = Duration::from_secs(5);
 const OPEN_CHAT_EVERY: Duration = Duration::from_secs(2);
-/// The shipped app stops polling after this many failed polls (docs/contract.md §C2, the app's `pollErrorCount`).
+/// The shipped app stops polling after this many failed polls (docs/contract.md §C2, the app's
+/// `pollErrorCount`).
 const APP_POLL_ERRORS_TOLERATED: u32 = 5;
 /// The dashboard keeps a failed reply's text and key; the agent tries again this many times.
 const REPLY_ATTEMPTS: u32 = 3;
@@ -244,7 +246,8 @@ struct CustomerResult {
     chat_length: Option<Duration>,
 }
 
-/// The app's state (its chat service, docs/contract.md §C2): the cursor it polls with and what it has shown.
+/// The app's state (its chat service, docs/contract.md §C2): the cursor it polls with and what
+/// it has shown.
 #[derive(Default)]
 struct AppState {
     last_message_id: Option<String>,
@@ -268,7 +271,8 @@ impl App {
         [("x-chat-token", self.token.as_str())]
     }
 
-    /// docs/contract.md §C3: poll after `lastMessageId`; show every message; move the cursor to the last.
+    /// docs/contract.md §C3: poll after `lastMessageId`; show every message; move the cursor to
+    /// the last.
     async fn poll_once(&self) {
         loop {
             let cursor = self.state.lock().unwrap().last_message_id.clone();

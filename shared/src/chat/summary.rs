@@ -1,5 +1,5 @@
-//! The analytics summary as the API answers it: per day, in total, and as event rows per day and type,
-//! computed from the counters (averages from sums, percentiles from histogram buckets).
+//! The analytics summary as the API answers it: per day, in total, and as event rows per day and
+//! type, computed from the counters (averages from sums, percentiles from histogram buckets).
 
 use super::analytics::{FIRST_RESPONSE_BUCKET_COUNT, FIRST_RESPONSE_EDGES_SECONDS};
 use crate::store::stats::first_response_bucket_attribute;
@@ -79,8 +79,8 @@ pub struct AnalyticsSummary {
     pub totals: Metrics,
     /// Every day of the range, oldest first, days without events as zeros.
     pub days: Vec<DayMetrics>,
-    /// The event rows (`SESSION_CREATED`, `MESSAGE_SENT`, `SESSION_ENDED`): one per day and event type that happened,
-    /// newest day first.
+    /// The event rows (`SESSION_CREATED`, `MESSAGE_SENT`, `SESSION_ENDED`): one per day and event
+    /// type that happened, newest day first.
     pub events: Vec<EventRow>,
 }
 
