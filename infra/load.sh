@@ -3,7 +3,7 @@
 # own DynamoDB server, table and a known support agent; loadgen against it under the stage path;
 # then the stack is stopped. Prints loadgen's summary and writes its JSON report.
 # Settings: LOAD_CHATS (20), LOAD_DURATION (90s), LOAD_TIME_SCALE (2): what the local stack
-# carries on 2 shared cores without answering 503 (README, "Load and cost"),
+# carries on 2 shared cores without answering 503 (docs/performance/partition-load.md),
 # LOAD_REPORT (target/load-report.json); extra arguments go to loadgen.
 set -uo pipefail
 cd "$(dirname "$0")/.."

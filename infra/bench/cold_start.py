@@ -134,7 +134,7 @@ def peak_rss_kib(pid: int) -> int:
 
 
 # Set on developer machines and CI, never on Lambda; each changes how the SDK finds the root
-# certificates, which is a large part of init (README, "Cold start: where init goes").
+# certificates, which is a large part of init (docs/performance/cold-start-init.md).
 NOT_ON_LAMBDA = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AWS_CA_BUNDLE")
 
 

@@ -23,7 +23,7 @@ What is measured and what is assumed:
   endpoint that tests/api/request_counts.rs and tests/api/admin_flow.rs assert, with the item
   sizes and index memberships stated next to them); Lambda billed ms per request; log bytes
   per request; the share of WebSocket clients that fall back to polling.
-- A standard chat lasts --chat-minutes (default 10, the README's cost model). Requests driven
+- A standard chat lasts --chat-minutes (default 10, docs/performance/cost.md). Requests driven
   by timers (the app's poll, the dashboard's lists and open-chat poll) are scaled from the
   run's mean chat length to that; the others (create, sends, leave, rating, sign-in, openings,
   replies, ends) are taken per chat as measured.
@@ -134,7 +134,7 @@ ENDPOINTS = {
 # (session, 1 + 3 indexes): once per reply delivered.
 DELIVERING_POLL = Endpoint("poll-messages", False, 1, 4, 6)
 
-# API access log line (~600 bytes, the README's 0.6 GB per million) + Lambda's START/END/REPORT
+# API access log line (~600 bytes, 0.6 GB per million in docs/performance/cost.md) + Lambda's START/END/REPORT
 # lines (~350) + the handler's one JSON line (~300).
 LOG_BYTES_PER_REQUEST = 1250
 XRAY_SAMPLE_RATE = 0.05

@@ -9,7 +9,7 @@ One row per partition key: the table's fixed keys (COUNTER, CANNED, ...), one ch
 one agent's keys (ADMIN#<admin>, ASSIGNEE#<admin>, ...) and one of the day's 16 analytics counter
 shards (the kind's total divided by chats, agents or shards), and each index's partitions
 (UNASSIGNED and ASSIGNEE#<admin> on the assignee index). A key is flagged when it passes a third of DynamoDB's per-partition
-limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before issue 14
+limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before the keys-only indexes
 (the mix's `before_issue_14`: ACTIVE and WAITING projecting every attribute).
 
 Units (as infra/dynamodb_capacity.py, which the local DynamoDB server uses): reads 4 KB per
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mix", type=Path, default=ROOT / "infra/cost/request_mix.json")
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
-    parser.add_argument("--before", action="store_true", help="the design before issue 14")
+    parser.add_argument("--before", action="store_true", help="the design before the keys-only indexes")
     parser.add_argument("--chats", type=int, help="concurrent chats (default: the mix's)")
     parser.add_argument("--polls-per-s", type=float)
     parser.add_argument("--sends-per-s", type=float, help="customer and agent messages, half each")
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [{"store": k[0], "partition": k[1], **v, "flags": flagged(v)} for k, v in load.items()]
         print(json.dumps(rows, indent=2))
     else:
-        title = "Before issue 14" if args.before else "Per-key load"
+        title = "Before the keys-only indexes" if args.before else "Per-key load"
         print(table(load, traffic, title))
     return 0
 

@@ -27,7 +27,7 @@ pub mod dynamodb_limits {
     pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2_500);
 }
 
-/// What the client must answer within when DynamoDB fails (the bound is 6 s).
+/// What the client must answer within when DynamoDB fails (`tests/api/faults.rs` asserts 6 s).
 pub const DYNAMODB_ANSWER_BUDGET: Duration = Duration::from_secs(6);
 
 /// Applies [`dynamodb_limits`] to a DynamoDB client configuration.
@@ -36,7 +36,7 @@ pub const DYNAMODB_ANSWER_BUDGET: Duration = Duration::from_secs(6);
 /// period of 20 s ([`aws_smithy_runtime_api::client::stalled_stream_protection::DEFAULT_GRACE_PERIOD`]),
 /// while [`dynamodb_limits::ATTEMPT_TIMEOUT`] ends any attempt, its body included, after 1.5 s,
 /// so it could never act first. It only cost each request two body wrappers and their
-/// interceptor work (README, "Handler CPU time per request").
+/// interceptor work (docs/performance/handler-cpu.md).
 pub fn with_dynamodb_limits(
     builder: aws_sdk_dynamodb::config::Builder,
 ) -> aws_sdk_dynamodb::config::Builder {

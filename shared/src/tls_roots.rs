@@ -4,7 +4,7 @@
 //! every file of the certificate directory (about 290 on Debian), each read and decoded, then
 //! de-duplicated. That was 3.7 ms of the 4.1 ms `aws_config::load_defaults` took at cold
 //! start, the largest part of init that is neither I/O nor Lambda's own; the bundle alone holds
-//! the same certificates and reads in 0.8 ms (README, "Cold start: where init goes").
+//! the same certificates and reads in 0.8 ms (docs/performance/cold-start-init.md).
 
 use std::io::Read;
 use std::path::Path;

@@ -46,7 +46,7 @@ async fn an_agent_signs_in_with_email_and_password() {
     let hours = (expires.with_timezone(&Utc) - Utc::now()).num_minutes() as f64 / 60.0;
     assert!((7.9..=8.0).contains(&hours), "8 hours, got {hours}");
 
-    // The token's claims: sub and the seed's adminId, iat, exp.
+    // The token's claims: sub and adminId (the same value), iat, exp.
     let payload = data["token"].as_str().unwrap().split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert_eq!(claims["sub"], agent.admin_id.as_str());

@@ -1,4 +1,5 @@
-//! The support agent's side, and the seed's whole flow, over HTTP on the template's routes.
+//! The support agent's side, and the whole flow of a chat (docs/contract.md §C2), over HTTP on
+//! the template's routes.
 
 use chat_tests::spawn_app;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! `infra/cost/request_mix.json` is performed once here, and its DynamoDB requests (by
 //! operation) and the capacity units the local DynamoDB server reports for them must be the
 //! file's `requests` and `measured_units`. A change to what an endpoint reads or writes fails
-//! here until the mix (and so the README's per-key table) is updated.
+//! here until the mix (and so the per-key table in docs/performance/partition-load.md) is updated.
 
 use chat_core::ManualClock;
 use chat_tests::{spawn_app_at, TestApp};

@@ -1,5 +1,5 @@
-//! Rotating the admin signing secret in Secrets Manager signs nobody out (README, "Rotate the
-//! signing secret"): the local server stands in for Secrets Manager, a manual clock for time.
+//! Rotating the admin signing secret in Secrets Manager signs nobody out (docs/operations/deploy.md, "Rotate
+//! the signing secret"): the local server stands in for Secrets Manager, a manual clock for time.
 
 use chat_core::sign_in::signing_keys::{SecretsManagerSource, SigningKeys, REREAD_SECONDS};
 use chat_core::ManualClock;
@@ -79,7 +79,8 @@ async fn after_put_secret_value_old_tokens_still_work_and_new_ones_use_the_new_s
         "a token signed before the rotation still works"
     );
 
-    // A second rotation retires the first secret (README: at most one per token lifetime).
+    // A second rotation retires the first secret (docs/operations/deploy.md: at most one per
+    // token lifetime).
     secrets
         .put_secret_value()
         .secret_id(&name)

@@ -1,5 +1,5 @@
-//! The mobile app as shipped (seed 3.2 and 5.1): it moves its poll cursor to the id of its own
-//! sent message. Every support reply must still reach it exactly once, in order.
+//! The mobile app as shipped (docs/contract.md §C2, §C3): it moves its poll cursor to the id of
+//! its own sent message. Every support reply must still reach it exactly once, in order.
 
 use chat_tests::{spawn_app, Agent, ApiResponse, ClientSession, TestApp};
 use serde_json::json;
@@ -132,7 +132,7 @@ async fn a_lost_poll_answer_is_answered_again_and_a_stale_cursor_repeats_nothing
     assert_eq!(texts(&polled), ["r1", "r2", "r3"]);
 }
 
-/// A port of the seed's `chatService` (3.2 `sendMessage`, 5.1 `startMessagePolling`), cursor
+/// A port of the shipped app's chat service (`sendMessage`, `startMessagePolling`; §C3), cursor
 /// habit included: the poll runs on its own timer while the customer sends.
 struct ShippedApp {
     session: ClientSession,
@@ -150,7 +150,7 @@ struct AppState {
 }
 
 impl ShippedApp {
-    /// 3.2: send, then `this.lastMessageId = userMessage.id` (the server's id for it).
+    /// `sendMessage`: send, then `this.lastMessageId = userMessage.id` (the server's id for it).
     async fn send_message(&self, app: &TestApp, text: &str) {
         let response = app
             .send_message(
@@ -162,7 +162,8 @@ impl ShippedApp {
         self.state.lock().unwrap().last_message_id = Some(id);
     }
 
-    /// 5.1: poll after `lastMessageId`; append every message; move the cursor to the last one.
+    /// `startMessagePolling`: poll after `lastMessageId`; append every message; move the cursor to
+    /// the last one.
     async fn poll(&self, app: &TestApp) -> bool {
         let cursor = self.state.lock().unwrap().last_message_id.clone();
         let polled = app

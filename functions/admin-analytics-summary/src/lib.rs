@@ -1,5 +1,5 @@
 //! `GET /api/admin/analytics/summary?from=YYYY-MM-DD&to=YYYY-MM-DD`: the daily counters of a
-//! range of UTC days (default: the last 7), per day, in total and as the seed's event rows.
+//! range of UTC days (default: the last 7), per day, in total and as event rows per day and type.
 
 use chat_core::http::{query, request, ApiError, Failure, Reply};
 use chat_core::{App, Endpoint};

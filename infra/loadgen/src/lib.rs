@@ -1,5 +1,5 @@
 //! A load generator for the support chat API: N concurrent chats as the shipped mobile app
-//! behaves (seed 1.2, 3.2, 5.1, 8.1: the 2 s poll and its cursor habit) and support agents as
+//! behaves (docs/contract.md §C2, §C3: the 2 s poll and its cursor habit) and support agents as
 //! the dashboard behaves (lists every 5 s, the open chat every 2 s with `after`), replying and
 //! ending; then ratings. Time can be compressed. It measures every request and checks that each
 //! support reply reached its customer exactly once, in order.

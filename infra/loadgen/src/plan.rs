@@ -30,7 +30,8 @@ impl Rng {
         low + (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (high - low)
     }
 
-    /// A random lowercase base-36 string, as the seed's `Math.random().toString(36)`.
+    /// A random lowercase base-36 string, as the shipped app's `Math.random().toString(36)` in
+    /// its session ids (docs/contract.md §C2).
     pub fn base36(&mut self, len: usize) -> String {
         const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         (0..len)

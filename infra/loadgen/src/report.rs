@@ -47,7 +47,7 @@ pub struct Report {
     pub delivery: DeliveryCheck,
     /// App polls that took longer than the poll interval (in wall time): the shipped app's
     /// `setInterval` would have started the next poll while this one ran (overlapping polls
-    /// are not simulated; the README says what they do).
+    /// are not simulated; docs/contract.md §C4 says what they do).
     pub slow_polls: u64,
     pub server_errors: u64,
     pub transport_errors: u64,

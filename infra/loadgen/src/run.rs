@@ -17,11 +17,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-/// The app's poll interval (seed 5.1) and the dashboard's timers (app.js), in chat time.
+/// The app's poll interval (docs/contract.md §C2) and the dashboard's timers (app.js), in chat
+/// time.
 const APP_POLL_EVERY: Duration = Duration::from_secs(2);
 const LIST_EVERY: Duration = Duration::from_secs(5);
 const OPEN_CHAT_EVERY: Duration = Duration::from_secs(2);
-/// The shipped app stops polling after this many failed polls (seed 5.1, `pollErrorCount`).
+/// The shipped app stops polling after this many failed polls (docs/contract.md §C2, the app's
+/// `pollErrorCount`).
 const APP_POLL_ERRORS_TOLERATED: u32 = 5;
 /// The dashboard keeps a failed reply's text and key; the agent tries again this many times.
 const REPLY_ATTEMPTS: u32 = 3;
@@ -227,7 +229,8 @@ struct CustomerResult {
     chat_length: Option<Duration>,
 }
 
-/// The app's state (seed `chatService`): the cursor it polls with and what it has shown.
+/// The app's state (its chat service, docs/contract.md §C2): the cursor it polls with and what
+/// it has shown.
 #[derive(Default)]
 struct AppState {
     last_message_id: Option<String>,
@@ -251,7 +254,8 @@ impl App {
         [("x-chat-token", self.token.as_str())]
     }
 
-    /// Seed 5.1: poll after `lastMessageId`; show every message; move the cursor to the last.
+    /// docs/contract.md §C3: poll after `lastMessageId`; show every message; move the cursor to
+    /// the last.
     async fn poll_once(&self) {
         loop {
             let cursor = self.state.lock().unwrap().last_message_id.clone();
@@ -321,7 +325,7 @@ impl App {
         }
     }
 
-    /// Seed 3.2: send, then `this.lastMessageId = response.data.messageId`.
+    /// docs/contract.md §C3: send, then `this.lastMessageId = response.data.messageId`.
     async fn send(&self, text: &str) -> Result<(), CallError> {
         let body = json!({
             "sessionId": self.session_id,
@@ -404,7 +408,7 @@ async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> Cu
     if shared.past_deadline() {
         return not_started;
     }
-    // Seed 1.2: the app's own session id and the user's details.
+    // docs/contract.md §C2: the app's own session id and the user's details.
     let body = json!({
         "sessionId": session_id,
         "userInfo": {
@@ -476,7 +480,7 @@ async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> Cu
         board.over = true;
     }
 
-    // Seed 7-8: the rating modal after the chat ended; one rating.
+    // docs/contract.md §C2, §C9: the rating modal after the chat ended; one rating.
     let mut rated = false;
     if outcome != ChatOutcome::GaveUpPolling {
         let body = json!({

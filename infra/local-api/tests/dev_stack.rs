@@ -21,7 +21,7 @@ fn start(port: u16, endpoint: Option<&str>) -> (Child, String) {
     command
         .env("PORT", port.to_string())
         .env("TABLE_NAME", "dev-stack-test")
-        // Abandoned chats end fast here: the README's knobs for trying the idle sweep.
+        // Abandoned chats end fast here: the knobs ARCHITECTURE.md gives for trying the idle sweep.
         .env("IDLE_TIMEOUT_SECONDS", "2")
         .env("SWEEP_INTERVAL_SECONDS", "1")
         .env("LOCAL_ADMIN_EMAIL", "lead@support.example")

@@ -113,7 +113,7 @@ pub fn days_between(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
 
 impl ChatService {
     /// The counters of the days `from` to `to` (inclusive, at most [`MAX_SUMMARY_DAYS`]; the
-    /// caller validated the range): per day, in total, and as the seed's event rows. Reads
+    /// caller validated the range): per day, in total, and as event rows per day and type. Reads
     /// days x shards counter items, nothing else.
     pub async fn analytics_summary(
         &self,

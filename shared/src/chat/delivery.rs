@@ -1,8 +1,9 @@
 //! Which support messages a client poll returns, whatever the app does with its cursor.
 //!
-//! The shipped app moves its poll cursor to the id of its own sent message (seed 3.2), and user
-//! and support messages share one sequence: a reply committed between the app's last poll and
-//! its send sorts before the cursor, and a plain "after the cursor" read never returns it.
+//! The shipped app moves its poll cursor to the id of its own sent message (docs/contract.md
+//! §C3), and user and support messages share one sequence: a reply committed between the app's
+//! last poll and its send sorts before the cursor, and a plain "after the cursor" read never
+//! returns it.
 //!
 //! So the server keeps, on the session item, how far polls have delivered (a
 //! [`DeliveryMarker`]: every support message up to `seq` has been returned) and a poll returns

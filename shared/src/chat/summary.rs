@@ -1,5 +1,5 @@
-//! The analytics summary as the API answers it: per day, in total, and the seed's event rows,
-//! computed from the counters (averages from sums, percentiles from histogram buckets).
+//! The analytics summary as the API answers it: per day, in total, and as event rows per day and
+//! type, computed from the counters (averages from sums, percentiles from histogram buckets).
 
 use crate::model::first_response_histogram::{
     FIRST_RESPONSE_BUCKET_COUNT, FIRST_RESPONSE_EDGES_SECONDS,
@@ -64,7 +64,7 @@ pub struct DayMetrics {
     pub metrics: Metrics,
 }
 
-/// One of the seed's rows: how many events of a type happened on a day.
+/// One event row: how many events of a type happened on a day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventRow {
@@ -81,8 +81,8 @@ pub struct AnalyticsSummary {
     pub totals: Metrics,
     /// Every day of the range, oldest first, days without events as zeros.
     pub days: Vec<DayMetrics>,
-    /// The seed's `getAnalyticsSummary` rows: one per day and event type that happened,
-    /// newest day first.
+    /// The event rows (`SESSION_CREATED`, `MESSAGE_SENT`, `SESSION_ENDED`): one per day and event
+    /// type that happened, newest day first.
     pub events: Vec<EventRow>,
 }
 
@@ -207,7 +207,7 @@ impl AnalyticsSummary {
                 metrics: Metrics::from_counts(&counts),
             });
         }
-        // The seed orders its rows newest day first; within a day, in the order above.
+        // Rows newest day first; within a day, in the order above.
         events.sort_by(|a, b| b.date.cmp(&a.date));
         Self {
             from: date(from),

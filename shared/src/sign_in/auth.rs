@@ -87,7 +87,7 @@ static DUMMY_HASH: LazyLock<String> =
 #[serde(rename_all = "camelCase")]
 struct Claims {
     sub: String,
-    /// The seed's claim name; always equal to `sub`.
+    /// The `adminId` claim, kept for dashboards that read it; always equal to `sub`.
     admin_id: String,
     iat: i64,
     exp: i64,
@@ -242,7 +242,8 @@ impl AdminAuth {
         })
     }
 
-    /// The seed's `authenticateAdmin`: a valid bearer token of an existing, active admin.
+    /// The admin check every admin endpoint runs: a valid bearer token of an existing, active
+    /// admin.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
