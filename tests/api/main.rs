@@ -11,6 +11,7 @@ mod client_flow;
 mod client_rules;
 mod concurrency;
 mod consistency;
+mod cursor_catch_up;
 mod faults;
 mod idle_sessions;
 mod listing;

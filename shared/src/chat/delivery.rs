@@ -6,14 +6,19 @@
 //! returns it.
 //!
 //! So the server keeps, on the session item, how far polls have delivered (a
-//! [`DeliveryMarker`]: every support message up to `seq` has been returned) and a poll returns
-//! the support messages after the marker, not after the cursor. The cursor still matters in two
-//! cases: none at all asks for the whole history, and the same cursor as the poll that moved the
-//! marker last is that poll again (its answer was lost in transit): it gets the same messages.
+//! [`DeliveryMarker`]: every support message up to `seq` has been returned), and a poll returns
+//! every support message no poll has returned yet (after the marker) and, when the cursor names
+//! a support message, every support message after the cursor too: the REST cursor stays the
+//! truth for a client that catches up after a reconnect, and for a customer's second device
+//! (docs/contract.md §C4). A cursor that names one of the customer's own messages is the shipped
+//! app's habit: it gets what no poll has returned, never a reply again (the app keeps no ids to
+//! deduplicate with). Two more cases: no cursor asks for the whole history, and the same cursor
+//! as the poll that moved the marker last is that poll again (its answer was lost in transit):
+//! it gets the same messages.
 //!
-//! The session item (read first, alone) also counts support messages, so a poll with nothing
-//! undelivered, the common case, reads no message at all: one request, and a wrong token never
-//! costs a message read.
+//! The session item (read first, alone) also counts support messages and names the newest one a
+//! poll returned, so a poll with nothing to return, the common case, reads no message at all:
+//! one request, and a wrong token never costs a message read.
 
 use crate::store::items::{DeliveryMarker, SessionItem};
 
@@ -25,29 +30,57 @@ pub struct PollPlan {
     pub start: u64,
     /// Whether any can be there: read `start+1..=lastSeq` (else nothing to read).
     pub read: bool,
+    /// The cursor stands before the marker with delivered replies after it: the read starts at
+    /// the cursor itself, and whether it names a support message decides what is returned
+    /// ([`from_cursor`]).
+    pub check_cursor: bool,
 }
 
 pub fn plan_poll(cursor: Option<u64>, session: &SessionItem) -> PollPlan {
     let marker = session.delivery();
-    let start = match cursor {
-        // No cursor asks for the whole support history (an app that lost its state).
-        None => 0,
-        // The same cursor as the poll that moved the marker: that poll again.
-        Some(cursor) if marker.poll_cursor == Some(cursor) => marker.poll_start,
-        Some(_) => marker.seq,
-    };
-    let read = start < session.last_seq
-        && if start == marker.seq {
-            session.support_count > marker.count
-        } else {
-            // From before the marker: delivered replies are there to return again.
-            true
-        };
-    PollPlan {
+    let undelivered = session.support_count > marker.count;
+    let plan = |start: u64, read: bool, check_cursor: bool| PollPlan {
         cursor,
         start,
-        read,
+        read: read && start < session.last_seq,
+        check_cursor,
+    };
+    match cursor {
+        // No cursor asks for the whole support history (an app that lost its state).
+        None => plan(0, true, false),
+        // The same cursor as the poll that moved the marker: that poll again.
+        Some(cursor) if marker.poll_cursor == Some(cursor) => plan(marker.poll_start, true, false),
+        // Behind the marker, with replies delivered after it: those are the cursor's to get
+        // again if it names a reply (a second device, a catch-up), not if it names the
+        // customer's own message (the shipped app).
+        Some(cursor) if cursor < marker.seq && delivered_after(session, cursor) => {
+            plan(cursor.saturating_sub(1), true, true)
+        }
+        Some(_) => plan(marker.seq, undelivered, false),
     }
+}
+
+/// Whether a poll has returned a support message numbered after `cursor` (unknown for sessions
+/// older than the field: assumed).
+fn delivered_after(session: &SessionItem, cursor: u64) -> bool {
+    session.delivered_support_count > 0
+        && session
+            .delivered_support_id
+            .is_none_or(|newest| newest > cursor)
+}
+
+/// What a poll planned with `check_cursor` keeps of the support messages it read (numbers,
+/// ascending, from the cursor on), and where it counts as having started: after the cursor
+/// when the cursor is among them (a reply the client saw), else after the marker (the shipped
+/// app's own message: nothing returned again).
+pub fn from_cursor(plan: &PollPlan, session: &SessionItem, read: &[u64]) -> (u64, usize) {
+    let cursor = plan.cursor.unwrap_or(0);
+    let start = if read.first() == Some(&cursor) {
+        cursor
+    } else {
+        session.delivery().seq
+    };
+    (start, read.iter().take_while(|&&seq| seq <= start).count())
 }
 
 /// The marker after a poll read its range up to `scanned_to` and returned `returned` (support
@@ -124,7 +157,8 @@ mod tests {
             PollPlan {
                 cursor: Some(3),
                 start: 0,
-                read: true
+                read: true,
+                check_cursor: false
             }
         );
         assert_eq!(reached(&plan, &s, &[2], 3), Some(marker(3, 1, Some(3), 0)));
@@ -146,15 +180,47 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_cursor_does_not_repeat_what_was_delivered() {
-        // Replies up to 6 delivered by a poll with cursor 5; the app now polls with 4 (a send's
-        // answer arrived after that poll's answer): only what is after 6, and nothing is.
-        let s = at(session(2, marker(6, 2, Some(5), 3)), 7);
+    fn a_stale_cursor_on_the_customers_own_message_does_not_repeat_what_was_delivered() {
+        // Replies 5 and 6 were delivered by a poll with cursor 3; the app now polls with 4, its
+        // own message (a send's answer arrived after that poll's answer). The read starts at
+        // the cursor to see what it names.
+        let s = at(session(2, marker(6, 2, Some(3), 3)), 7);
         let plan = plan_poll(Some(4), &s);
-        assert_eq!((plan.start, plan.read), (6, false));
+        assert_eq!((plan.start, plan.read, plan.check_cursor), (3, true, true));
+        // 4 is not among the support messages read: only what is after the marker (6) is
+        // returned, and nothing is.
+        assert_eq!(from_cursor(&plan, &s, &[5, 6]), (6, 2));
         // Without a cursor the app asks for the whole history, and gets it.
         let plan = plan_poll(None, &s);
         assert_eq!((plan.start, plan.read), (0, true));
+    }
+
+    #[test]
+    fn a_cursor_on_a_reply_behind_the_marker_gets_every_reply_after_it() {
+        // Replies 4 and 6 were delivered to the customer's other device; this one saw 4.
+        let s = at(session(2, marker(6, 2, Some(3), 3)), 7);
+        let plan = plan_poll(Some(4), &s);
+        assert_eq!(from_cursor(&plan, &s, &[4, 6]), (4, 1));
+        // Returning 6 again does not move the marker.
+        let plan = PollPlan { start: 4, ..plan };
+        assert_eq!(reached(&plan, &s, &[6], 7), Some(marker(7, 2, Some(4), 4)));
+    }
+
+    #[test]
+    fn a_cursor_on_the_newest_delivered_reply_reads_nothing() {
+        // The marker passed user messages after reply 4, the newest any poll returned.
+        let s = SessionItem {
+            delivered_support_id: Some(4),
+            ..at(session(1, marker(6, 1, Some(3), 3)), 6)
+        };
+        assert!(!plan_poll(Some(4), &s).read);
+        // A newer reply 7 is read from the marker, not from the cursor.
+        let s = SessionItem {
+            support_count: 2,
+            ..at(s, 7)
+        };
+        let plan = plan_poll(Some(4), &s);
+        assert_eq!((plan.start, plan.read, plan.check_cursor), (6, true, false));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The client poll: the support messages no poll has delivered yet (see [`delivery`]), the
-//! session state, and the client's presence.
+//! The client poll: the support messages no poll has delivered yet and those after a cursor
+//! that names a reply (see [`delivery`]), the session state, and the client's presence.
 
 use super::messages::WireMessage;
 use super::{delivery, typing, ChatError, ChatService, ClientAccess};
@@ -29,12 +29,15 @@ pub struct PolledMessages {
 }
 
 impl ChatService {
-    /// What the client poll returns: the support messages no poll has delivered yet (oldest
-    /// first, at most [`POLL_LIMIT`]) and the session state. The session item is read first and
+    /// What the client poll returns: the support messages no poll has delivered yet and, when
+    /// the cursor names a reply, every one after it (oldest first, at most [`POLL_LIMIT`]),
+    /// and the session state. The session item is read first and
     /// alone: with nothing undelivered (the common case) that is the whole poll, and a wrong
     /// token never costs a message read. Otherwise one bounded Query reads from the delivery
-    /// marker, whatever the app did with its cursor (see [`delivery`]), and one conditional
-    /// write records how far it got (with the client's presence, when due).
+    /// marker, or from a cursor behind it (see [`delivery`]; a second Query only when that
+    /// cursor was the customer's own message and the page ended among replies already
+    /// delivered), and one conditional write records how far it got (with the client's
+    /// presence, when due).
     pub async fn poll_support_messages(
         &self,
         access: &ClientAccess,
@@ -48,18 +51,26 @@ impl ChatService {
             .await?
             .ok_or(ChatError::SessionNotFound)?;
         self.check_client(&session, token)?;
-        let plan = delivery::plan_poll(after.map(MessageId::seq), &session);
+        let mut plan = delivery::plan_poll(after.map(MessageId::seq), &session);
         let (mut messages, mut has_more, mut write) = (Vec::new(), false, PollWrite::default());
         if plan.read {
-            let range = self
-                .store
-                .read_support_range(
-                    session_id,
-                    MessageId::from_seq(plan.start + 1),
-                    MessageId::from_seq(session.last_seq),
-                    POLL_LIMIT as i32,
-                )
-                .await?;
+            let mut range = self.read_support_after(session_id, &session, plan.start).await?;
+            if plan.check_cursor {
+                let read: Vec<u64> = range.messages.iter().map(message_seq).collect();
+                let (start, already_delivered) = delivery::from_cursor(&plan, &session, &read);
+                range.messages.drain(..already_delivered);
+                plan.start = start;
+                let marker = session.delivery().seq;
+                if start == marker
+                    && !range.complete
+                    && range.scanned_to <= marker
+                    && session.support_count > session.delivered_support_count
+                {
+                    // The shipped app's own message as the cursor, and the page ended among
+                    // replies already delivered: read on from the marker.
+                    range = self.read_support_after(session_id, &session, marker).await?;
+                }
+            }
             has_more = !range.complete;
             let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
             write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
@@ -92,6 +103,24 @@ impl ChatService {
                 && typing::shows_typing(session.support_typing_at, now),
             support_read_up_to: typing::message_id(session.support_read_up_to),
         })
+    }
+
+    /// The support messages after `start`, up to the newest, one bounded page.
+    async fn read_support_after(
+        &self,
+        session_id: &crate::ids::SessionId,
+        session: &SessionItem,
+        start: u64,
+    ) -> Result<crate::store::SupportRange, ChatError> {
+        Ok(self
+            .store
+            .read_support_range(
+                session_id,
+                MessageId::from_seq(start + 1),
+                MessageId::from_seq(session.last_seq),
+                POLL_LIMIT as i32,
+            )
+            .await?)
     }
 
     /// A poll refreshes the client's presence at most every quarter of the idle timeout, so
