@@ -54,7 +54,9 @@ impl ChatService {
         let mut plan = delivery::plan_poll(after.map(MessageId::seq), &session);
         let (mut messages, mut has_more, mut write) = (Vec::new(), false, PollWrite::default());
         if plan.read {
-            let mut range = self.read_support_after(session_id, &session, plan.start).await?;
+            let mut range = self
+                .read_support_after(session_id, &session, plan.start)
+                .await?;
             if plan.check_cursor {
                 let read: Vec<u64> = range.messages.iter().map(message_seq).collect();
                 let (start, already_delivered) = delivery::from_cursor(&plan, &session, &read);
@@ -68,7 +70,9 @@ impl ChatService {
                 {
                     // The shipped app's own message as the cursor, and the page ended among
                     // replies already delivered: read on from the marker.
-                    range = self.read_support_after(session_id, &session, marker).await?;
+                    range = self
+                        .read_support_after(session_id, &session, marker)
+                        .await?;
                 }
             }
             has_more = !range.complete;
