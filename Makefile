@@ -1,5 +1,5 @@
 # The two commands the README leads with: `make dev` and `make test`.
-.PHONY: dev test setup lint template-check build sam-build bench fuzz load commands-check clean-venv
+.PHONY: dev test setup lint template-check build sam-build bench fuzz load clean-venv
 
 # What the tests, checks and builds need beyond cargo, installed by the project itself
 # (infra/setup.sh: project venvs from PyPI).

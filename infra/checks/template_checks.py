@@ -554,6 +554,27 @@ def monitoring_gaps(sam: dict, cfn: dict, resolver: Resolver) -> dict[str, list[
     return gaps
 
 
+def duration_threshold_gaps(sam: dict) -> list[str]:
+    """Functions whose Duration alarm does not fire at 80 % of their own timeout (the alarm's
+    threshold comes from the DurationAlarm mapping, 8000 ms when a function has no entry)."""
+    default_timeout = sam.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+    mapping = sam.get("Mappings", {}).get("DurationAlarm", {})
+    wrong = []
+    for function in sorted(function_names(sam)):
+        alarm = sam["Resources"].get(f"{function}DurationAlarm")
+        if alarm is None:
+            continue  # reported by monitoring_gaps
+        threshold = alarm["Properties"]["Threshold"]
+        if isinstance(threshold, dict) and "Fn::FindInMap" in threshold:
+            _, _, field, *rest = threshold["Fn::FindInMap"]
+            default = rest[0].get("DefaultValue") if rest else None
+            threshold = mapping.get(function, {}).get(field, default)
+        timeout = sam["Resources"][function]["Properties"].get("Timeout", default_timeout)
+        if threshold != timeout * 1000 * 8 // 10:
+            wrong.append(f"{function} ({threshold} ms for a {timeout} s timeout)")
+    return wrong
+
+
 def check_function_monitoring(report: Report, tag: str, sam: dict, cfn: dict, resolver: Resolver) -> None:
     functions = function_names(sam)
     if not resolver.conditions.get("FullMonitoring"):
@@ -564,6 +585,8 @@ def check_function_monitoring(report: Report, tag: str, sam: dict, cfn: dict, re
     for kind, missing in monitoring_gaps(sam, cfn, resolver).items():
         where = "on the ops dashboard" if kind == "dashboard" else f"in its own {kind}"
         report.check(not missing, f"{tag} every one of the {len(functions)} functions is {where}", ", ".join(missing))
+    wrong = duration_threshold_gaps(sam)
+    report.check(not wrong, f"{tag} every Duration alarm fires at 80 % of its function's timeout", ", ".join(wrong))
 
 
 def without_function_in_loops(sam_raw: dict, function: str) -> dict:

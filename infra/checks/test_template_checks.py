@@ -13,6 +13,10 @@ from language_extensions import FOREACH, ExpansionError, expand
 logging.disable(logging.WARNING)
 PROD = {"Environment": "prod", "AlarmEmail": "ops@example.com"}
 RAW = tc.yaml_parse((tc.ROOT / "template.yaml").read_text())
+# Every function the template defines (the count grows as functions are added).
+FUNCTIONS = sum(
+    1 for r in expand(RAW)["Resources"].values() if isinstance(r, dict) and r.get("Type") == "AWS::Serverless::Function"
+)
 
 
 def gaps(raw: dict, params: dict = PROD) -> dict:
@@ -40,11 +44,17 @@ class MonitoringCheckTest(unittest.TestCase):
         body = raw["Resources"]["OpsDashboard"]["Properties"]["DashboardBody"]
         body["Fn::Sub"] = body["Fn::Sub"].replace("aws:cloudformation:stack-name", "team")
         found = gaps(raw)
-        self.assertEqual(len(found["dashboard"]), 25, json.dumps(found))
+        self.assertEqual(len(found["dashboard"]), FUNCTIONS, json.dumps(found))
+
+    def test_a_duration_alarm_not_at_80_percent_of_the_timeout_fails(self):
+        self.assertEqual(tc.duration_threshold_gaps(expand(RAW)), [])
+        raw = copy.deepcopy(RAW)
+        raw["Resources"]["HealthFunction"]["Properties"]["Timeout"] = 30
+        self.assertEqual(tc.duration_threshold_gaps(expand(raw)), ["HealthFunction (8000 ms for a 30 s timeout)"])
 
     def test_essential_monitoring_has_no_per_function_alarms(self):
         found = gaps(RAW, {"Environment": "dev"})
-        self.assertEqual(len(found["errors alarm"]), 25)
+        self.assertEqual(len(found["errors alarm"]), FUNCTIONS)
 
 
 class ExpansionTest(unittest.TestCase):

@@ -143,6 +143,17 @@ class IdleCostTest(unittest.TestCase):
         self.assertIn("Idle cost per environment", out.getvalue())
         self.assertIn("| prod (Environment=prod) |", out.getvalue())
 
+    def test_the_docs_show_the_table_the_template_gives(self):
+        # docs/performance/cost.md holds the table under its marker: it must be this output.
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            cost_model.main(["--idle"])
+        rows = [line for line in out.getvalue().splitlines() if line.startswith("|")]
+        page = (cost_model.ROOT / "docs" / "performance" / "cost.md").read_text()
+        after_marker = page.split("<!-- idle-cost-table -->", 1)[1].lstrip("\n")
+        shown = [line for line in after_marker.splitlines()[: len(rows)]]
+        self.assertEqual(shown, rows, "regenerate: python3 infra/cost/cost_model.py --idle")
+
 
 if __name__ == "__main__":
     unittest.main()

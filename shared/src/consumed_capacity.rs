@@ -49,7 +49,7 @@ fn operation(cfg: &ConfigBag) -> Option<&str> {
 /// request (parsing cost about 10 µs a request, measured by `make bench`). The caller's choice
 /// is looked for with `str::contains` (a linear search): comparing the key at every byte took
 /// tens of thousands of instructions on a transaction's body.
-pub fn asking_for_capacity(body: &[u8]) -> Option<Vec<u8>> {
+fn asking_for_capacity(body: &[u8]) -> Option<Vec<u8>> {
     const FIELD: &[u8] = br#""ReturnConsumedCapacity":"TOTAL""#;
     let rest = body.trim_ascii_start().strip_prefix(b"{")?;
     if std::str::from_utf8(rest)
