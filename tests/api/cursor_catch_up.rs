@@ -18,8 +18,10 @@ impl Device {
         }
     }
 
+    /// Polls until `hasMore` is false; each answer must bring something or end the paging,
+    /// within a bound (a poll that answers nothing with `hasMore` forever fails here).
     async fn poll(&mut self, app: &TestApp, session: &ClientSession) {
-        loop {
+        for _ in 0..20 {
             let polled: ApiResponse = app
                 .poll(
                     &session.session_id,
@@ -37,6 +39,7 @@ impl Device {
                 return;
             }
         }
+        panic!("20 polls in a row answered hasMore: the poll makes no progress");
     }
 }
 
@@ -96,4 +99,34 @@ async fn a_client_catching_up_from_its_cursor_gets_what_another_poll_delivered_m
     assert_eq!(offline.seen, ["Yes, hello", "One moment", "Found it"]);
     offline.poll(&app, &session).await;
     assert_eq!(offline.seen.len(), 3);
+}
+
+#[tokio::test]
+async fn a_cursor_on_a_reply_far_behind_still_gets_the_next_reply() {
+    let app = spawn_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let session = app.start_session("Ann").await;
+    let id = &session.session_id;
+    let mut tablet = Device::new();
+    app.user_says(&session, "Hello").await;
+    app.agent_replies(&agent, id, "Hi Ann").await;
+    tablet.poll(&app, &session).await;
+
+    // The customer writes 60 lines from the phone (more than one poll page), a reply comes,
+    // and the phone (the shipped app: its cursor is its own last line) gets it.
+    let mut last_line = String::new();
+    for n in 0..60 {
+        last_line = app.user_says(&session, &format!("line {n}")).await;
+    }
+    app.agent_replies(&agent, id, "Got all of it").await;
+    // (Its first poll reads one page of the lines and answers nothing yet; the next one, two
+    // seconds later with the same cursor, brings the reply.)
+    let first = app.poll(id, Some(&session.token), Some(&last_line)).await;
+    assert_eq!(first.data()["hasMore"], true);
+    let phone = app.poll(id, Some(&session.token), Some(&last_line)).await;
+    assert_eq!(phone.data()["messages"][0]["message"], "Got all of it");
+
+    // The tablet's cursor is the first reply, 61 messages back: it gets the new one.
+    tablet.poll(&app, &session).await;
+    assert_eq!(tablet.seen, ["Hi Ann", "Got all of it"]);
 }

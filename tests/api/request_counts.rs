@@ -110,6 +110,30 @@ async fn each_client_endpoint_makes_the_promised_dynamodb_requests() {
         "after the customer's own message, nothing undelivered: 1 request"
     );
 
+    // The shipped app's race: the customer sends; before the send's answer arrives, a reply
+    // commits and a poll with the app's previous cursor returns it; then the late send answer
+    // moves the cursor back to the customer's own message. Every poll from there is still one
+    // request.
+    let previous = own;
+    let own = app.user_says(&session, "one more thing").await;
+    let reply = app
+        .agent_replies(&agent, &session.session_id, "go ahead")
+        .await;
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&previous))
+        .await;
+    assert_eq!(polled.data()["messages"][0]["messageId"], reply.as_str());
+    app.requests.take();
+    let polled = app
+        .poll(&session.session_id, Some(&session.token), Some(&own))
+        .await;
+    assert!(polled.data()["messages"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.requests.take(),
+        counts(&[("GetItem", 1)]),
+        "the customer's newest message as the cursor, behind the marker: still 1 request"
+    );
+
     app.leave(&session).await.data();
     assert_eq!(
         app.requests.take(),

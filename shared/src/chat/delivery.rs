@@ -52,8 +52,13 @@ pub fn plan_poll(cursor: Option<u64>, session: &SessionItem) -> PollPlan {
         Some(cursor) if marker.poll_cursor == Some(cursor) => plan(marker.poll_start, true, false),
         // Behind the marker, with replies delivered after it: those are the cursor's to get
         // again if it names a reply (a second device, a catch-up), not if it names the
-        // customer's own message (the shipped app).
-        Some(cursor) if cursor < marker.seq && delivered_after(session, cursor) => {
+        // customer's own message (the shipped app). The customer's newest message is known
+        // without a read: the shipped app's cursor after a send costs nothing more.
+        Some(cursor)
+            if cursor < marker.seq
+                && session.last_user_seq != Some(cursor)
+                && delivered_after(session, cursor) =>
+        {
             plan(cursor.saturating_sub(1), true, true)
         }
         Some(_) => plan(marker.seq, undelivered, false),
@@ -204,6 +209,20 @@ mod tests {
         // Returning 6 again does not move the marker.
         let plan = PollPlan { start: 4, ..plan };
         assert_eq!(reached(&plan, &s, &[6], 7), Some(marker(7, 2, Some(4), 4)));
+    }
+
+    #[test]
+    fn the_customers_newest_message_as_the_cursor_reads_nothing() {
+        // Reply 4 was returned to a poll with cursor 2; the app's late send answer then moved
+        // its cursor back to 3, the customer's newest message: nothing to read.
+        let s = SessionItem {
+            delivered_support_id: Some(4),
+            last_user_seq: Some(3),
+            ..at(session(2, marker(4, 2, Some(2), 2)), 4)
+        };
+        assert!(!plan_poll(Some(3), &s).read);
+        // An older message of the customer's (not known without a read) is looked at.
+        assert!(plan_poll(Some(1), &s).check_cursor);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::{delivery, typing, ChatError, ChatService, ClientAccess};
 use crate::ids::MessageId;
 use crate::model::SessionStatus;
 use crate::store::items::{EndReason, MessageItem, SessionItem};
-use crate::store::PollWrite;
+use crate::store::{PollWrite, SupportRange};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -63,16 +63,28 @@ impl ChatService {
                 range.messages.drain(..already_delivered);
                 plan.start = start;
                 let marker = session.delivery().seq;
-                if start == marker
-                    && !range.complete
-                    && range.scanned_to <= marker
-                    && session.support_count > session.delivered_support_count
-                {
-                    // The shipped app's own message as the cursor, and the page ended among
-                    // replies already delivered: read on from the marker.
-                    range = self
-                        .read_support_after(session_id, &session, marker)
-                        .await?;
+                if Some(start) == plan.cursor {
+                    // A reply as the cursor: read on while a page ends among the customer's
+                    // own messages, so that the answer always carries the next reply (the
+                    // client cannot move its cursor otherwise).
+                    while range.messages.is_empty() && !range.complete {
+                        range = self
+                            .read_support_after(session_id, &session, range.scanned_to)
+                            .await?;
+                    }
+                } else if !range.complete && range.scanned_to <= marker {
+                    // The customer's own message as the cursor, and the page ended among
+                    // replies already delivered: what is new comes after the marker.
+                    range = if session.support_count > session.delivered_support_count {
+                        self.read_support_after(session_id, &session, marker)
+                            .await?
+                    } else {
+                        SupportRange {
+                            messages: Vec::new(),
+                            scanned_to: marker,
+                            complete: true,
+                        }
+                    };
                 }
             }
             has_more = !range.complete;
@@ -115,7 +127,7 @@ impl ChatService {
         session_id: &crate::ids::SessionId,
         session: &SessionItem,
         start: u64,
-    ) -> Result<crate::store::SupportRange, ChatError> {
+    ) -> Result<SupportRange, ChatError> {
         Ok(self
             .store
             .read_support_range(

@@ -175,7 +175,7 @@ impl ChatStore {
         let mut sets = match message.sender {
             // The customer's first message is remembered (the first response is measured from it).
             Sender::User => {
-                "SET lastSeq = :next, lastMessage = :preview, \
+                "SET lastSeq = :next, lastUserSeq = :next, lastMessage = :preview, \
                  waitingSince = if_not_exists(waitingSince, :now), \
                  GSI4PK = :waiting, GSI4SK = if_not_exists(GSI4SK, :since), \
                  firstUserMessageAt = if_not_exists(firstUserMessageAt, :now)"

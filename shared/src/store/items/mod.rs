@@ -151,6 +151,10 @@ pub struct SessionItem {
     pub token_hash: String,
     /// Sequence number of the newest message; every send is conditioned on it.
     pub last_seq: u64,
+    /// Sequence number of the customer's newest message (the shipped app's poll cursor after a
+    /// send; see `chat::delivery`); written by the send's own transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_user_seq: Option<u64>,
     /// How many support messages the session has (the support send's transaction adds one).
     #[serde(default)]
     pub support_count: u64,
@@ -289,6 +293,7 @@ impl SessionItem {
             start_time: now,
             token_hash: token_hash.as_str().to_owned(),
             last_seq: 0,
+            last_user_seq: None,
             support_count: 0,
             delivered_support_seq: 0,
             delivered_support_count: 0,
