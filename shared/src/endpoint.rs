@@ -8,11 +8,20 @@
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{respond, ApiError, Failure, Reply};
+use crate::push::PushSender;
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use lambda_http::{service_fn, Body, Request, Response};
 use std::future::Future;
 use std::pin::Pin;
 
 pub type ApiFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send + 'a>>;
+/// A WebSocket route's answer: API Gateway's proxy response (its status decides a `$connect`).
+pub type SocketFuture<'a> = Pin<Box<dyn Future<Output = ApiGatewayProxyResponse> + Send + 'a>>;
+/// A stream consumer's answer: the records to retry, or an error that fails the whole batch.
+pub type StreamFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<DynamoDbEventResponse, crate::ChatError>> + Send + 'a>>;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
@@ -25,6 +34,12 @@ pub enum Handler {
     /// Static files, answered as they are. Needs no DynamoDB: its binary never builds the
     /// client ([`files_main`]), so the SDK is not linked into it.
     Files(fn(&Config, &Request) -> Response<Body>),
+    /// A WebSocket API route (`$connect`, `$disconnect`, `$default`): the route event as API
+    /// Gateway sends it to a Lambda proxy integration.
+    Socket(for<'a> fn(&'a App, ApiGatewayWebsocketProxyRequest) -> SocketFuture<'a>),
+    /// A DynamoDB Streams consumer, invoked by its event source mapping with a batch of
+    /// records; it posts to WebSocket connections through the [`PushSender`].
+    Stream(for<'a> fn(&'a App, &'a PushSender, StreamEvent) -> StreamFuture<'a>),
 }
 
 #[derive(Clone, Copy)]
@@ -53,26 +68,51 @@ impl Endpoint {
         }
     }
 
-    /// Whether its function talks to DynamoDB (and so opens the connection during init).
-    pub fn uses_dynamodb(&self) -> bool {
-        matches!(self.handler, Handler::Api { .. })
-    }
-
-    /// The JSON endpoint's failure answer (`None` for static files).
-    pub fn failure(&self) -> Option<Failure> {
-        match self.handler {
-            Handler::Api { failure, .. } => Some(failure),
-            Handler::Files(_) => None,
+    pub const fn socket(
+        name: &'static str,
+        handle: for<'a> fn(&'a App, ApiGatewayWebsocketProxyRequest) -> SocketFuture<'a>,
+    ) -> Self {
+        Self {
+            name,
+            handler: Handler::Socket(handle),
         }
     }
 
-    /// Answers one request.
+    pub const fn stream(
+        name: &'static str,
+        consume: for<'a> fn(&'a App, &'a PushSender, StreamEvent) -> StreamFuture<'a>,
+    ) -> Self {
+        Self {
+            name,
+            handler: Handler::Stream(consume),
+        }
+    }
+
+    /// Whether its function talks to DynamoDB (and so opens the connection during init).
+    pub fn uses_dynamodb(&self) -> bool {
+        !matches!(self.handler, Handler::Files(_))
+    }
+
+    /// The JSON endpoint's failure answer (`None` for everything else).
+    pub fn failure(&self) -> Option<Failure> {
+        match self.handler {
+            Handler::Api { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+
+    /// Answers one HTTP request (REST API endpoints and static files only).
     pub async fn serve(&self, app: &App, request: Request) -> Response<Body> {
         match self.handler {
             Handler::Api { handle, failure } => {
                 respond(app.config(), failure, handle(app, request).await)
             }
             Handler::Files(serve) => serve(app.config(), &request),
+            Handler::Socket(_) | Handler::Stream(_) => {
+                let mut response = Response::new(Body::from("not an HTTP endpoint"));
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            }
         }
     }
 
@@ -112,6 +152,58 @@ async fn run_lambda(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, lambda_http::Error>(endpoint.serve(app, request).await)
     }))
+    .await
+}
+
+/// The whole `main` of a WebSocket route's function: API Gateway's route events in, proxy
+/// responses out (not lambda_http: its request parser is for the REST API's events).
+pub fn socket_main(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::runtime::start_with_system_roots(run_socket(endpoint))
+}
+
+async fn run_socket(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let Handler::Socket(handle) = endpoint.handler else {
+        return Err(format!("{} is not a WebSocket route", endpoint.name).into());
+    };
+    let app = App::from_env().await?;
+    endpoint.warm_up(&app).await;
+    tracing::info!(endpoint = endpoint.name, "cold start complete");
+    let app = &app;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            Ok::<_, lambda_http::Error>(handle(app, event.payload).await)
+        },
+    ))
+    .await
+}
+
+/// The whole `main` of a stream consumer: batches of DynamoDB stream records in, the records
+/// to retry out; posts go to the WebSocket API named by `PUSH_CALLBACK_URL`.
+pub fn stream_main(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::runtime::start_with_system_roots(run_stream(endpoint))
+}
+
+async fn run_stream(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let Handler::Stream(consume) = endpoint.handler else {
+        return Err(format!("{} is not a stream consumer", endpoint.name).into());
+    };
+    let app = App::from_env().await?;
+    let callback_url = std::env::var("PUSH_CALLBACK_URL")
+        .map_err(|_| "PUSH_CALLBACK_URL is not set: the WebSocket API's stage URL")?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sender = PushSender::new(&sdk, &callback_url);
+    endpoint.warm_up(&app).await;
+    tracing::info!(endpoint = endpoint.name, "cold start complete");
+    let (app, sender) = (&app, &sender);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<StreamEvent>| async move {
+            consume(app, sender, event.payload)
+                .await
+                .map_err(lambda_http::Error::from)
+        },
+    ))
     .await
 }
 

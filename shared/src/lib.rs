@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod push;
 pub mod runtime;
 pub mod sign_in;
 pub mod store;

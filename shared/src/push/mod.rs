@@ -1,0 +1,8 @@
+//! The push channel (`docs/asyncapi.yaml`, decision 0009): single-use tickets that open a
+//! WebSocket connection, the connections' lifecycle, and the fan-out of the table's stream
+//! records to the connections that may see them. Push is a hint: the REST cursor stays the
+//! truth (docs/contract.md §C4).
+
+pub mod sender;
+
+pub use sender::{PostError, PushSender};
