@@ -26,6 +26,11 @@ pub struct Config {
     /// How long a function instance keeps the head (first keys) of the lists every dashboard
     /// reads (zero: not at all); see `store::ListHeadCache`.
     pub list_head_cache: std::time::Duration,
+    /// The push channel's WebSocket URL (`wss://…/v1`), returned with each ticket; none: the
+    /// ticket endpoints answer 503 (push not deployed) and clients poll.
+    pub push_url: Option<String>,
+    /// A list hint (`lists.changed`) goes to every agent at most this often.
+    pub list_hint_interval: std::time::Duration,
 }
 
 /// The shortest admin signing secret accepted (HS256 wants at least its output size): checked
@@ -72,6 +77,8 @@ impl Config {
     /// A fifth of the dashboard's 5 s refresh: each dashboard still sees a new chat on its
     /// next refresh but one.
     pub const DEFAULT_LIST_HEAD_CACHE_MS: u64 = 1_000;
+    /// One `lists.changed` per agent per 2 s, whatever the number of chats (decision 0009).
+    pub const DEFAULT_LIST_HINT_MS: u64 = 2_000;
 
     /// `IDLE_TIMEOUT_SECONDS` (for tests and the local stack) wins over `IDLE_TIMEOUT_MINUTES`
     /// (the template parameter).
@@ -126,6 +133,12 @@ impl Config {
                 Self::DEFAULT_LIST_HEAD_CACHE_MS,
                 |v| v.parse().ok().filter(|n| *n <= 10_000),
             )?),
+            push_url: env::var("PUSH_URL").ok().filter(|v| !v.is_empty()),
+            list_hint_interval: std::time::Duration::from_millis(parse_var(
+                "LIST_HINT_MS",
+                Self::DEFAULT_LIST_HINT_MS,
+                |v| v.parse().ok().filter(|n| *n <= 60_000),
+            )?),
         })
     }
 
@@ -141,6 +154,8 @@ impl Config {
             admin_token_ttl_hours: Self::DEFAULT_ADMIN_TOKEN_TTL_HOURS,
             idle_timeout: std::time::Duration::from_secs(Self::DEFAULT_IDLE_TIMEOUT_MINUTES * 60),
             list_head_cache: std::time::Duration::from_millis(Self::DEFAULT_LIST_HEAD_CACHE_MS),
+            push_url: None,
+            list_hint_interval: std::time::Duration::from_millis(Self::DEFAULT_LIST_HINT_MS),
         }
     }
 }
