@@ -144,11 +144,7 @@ impl ClientToken {
     /// Only what [`ClientToken::generate`] produces: 32 random bytes, URL-safe base64.
     pub fn from_header(value: &str) -> Option<Self> {
         let value = value.trim();
-        (value.len() == 43
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Self(value.to_owned()))
+        is_random_256_bits(value).then(|| Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -186,6 +182,45 @@ impl TokenHash {
             .as_bytes()
             .ct_eq(candidate.hash().0.as_bytes())
             .into()
+    }
+}
+
+/// 32 random bytes in URL-safe base64 without padding: the form of tokens and tickets.
+fn is_random_256_bits(text: &str) -> bool {
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A single-use ticket that opens one push connection (`?ticket=` on the WebSocket URL: a
+/// browser's WebSocket cannot send a header). 256 random bits; only its hash is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PushTicket(String);
+
+impl PushTicket {
+    pub fn generate() -> Self {
+        Self(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+    }
+
+    /// Only what [`PushTicket::generate`] produces.
+    pub fn parse(text: &str) -> Option<Self> {
+        is_random_256_bits(text).then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the ticket's item is keyed by.
+    pub fn hash(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for PushTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PushTicket(<redacted>)")
     }
 }
 

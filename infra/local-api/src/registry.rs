@@ -28,5 +28,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         admin_create_canned_response::ENDPOINT,
         admin_update_canned_response::ENDPOINT,
         admin_delete_canned_response::ENDPOINT,
+        realtime_ticket::ENDPOINT,
+        admin_realtime_ticket::ENDPOINT,
+        push_connect::ENDPOINT,
+        push_disconnect::ENDPOINT,
+        push_message::ENDPOINT,
+        push_fanout::ENDPOINT,
     ]
 }

@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod messages;
 pub mod polls;
 pub mod ratings;
+pub mod realtime;
 pub mod sessions;
 pub mod summary;
 pub mod transcripts;
@@ -73,6 +74,9 @@ pub enum ChatError {
     CannedResponseNotFound,
     #[error("the team already has the most canned responses allowed")]
     TooManyCannedResponses,
+    /// The push channel is not deployed here: clients poll.
+    #[error("push is not available, poll instead")]
+    PushUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

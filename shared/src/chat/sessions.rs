@@ -65,6 +65,21 @@ pub struct ActiveSessionView {
     pub assigned_to: Option<Assignee>,
 }
 
+impl From<SessionItem> for ActiveSessionView {
+    fn from(s: SessionItem) -> Self {
+        Self {
+            session_id: s.session_id,
+            user_info: s.user_info,
+            start_time: s.start_time,
+            status: s.status,
+            last_message: s.last_message,
+            message_count: s.last_seq,
+            waiting_since: s.waiting_since,
+            assigned_to: s.assigned_to,
+        }
+    }
+}
+
 /// Which active sessions the admin list shows (each one Query on its own sparse index).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionList {
@@ -287,16 +302,7 @@ impl ChatService {
             sessions: page
                 .items
                 .into_iter()
-                .map(|s| ActiveSessionView {
-                    session_id: s.session_id,
-                    user_info: s.user_info,
-                    start_time: s.start_time,
-                    status: s.status,
-                    last_message: s.last_message,
-                    message_count: s.last_seq,
-                    waiting_since: s.waiting_since,
-                    assigned_to: s.assigned_to,
-                })
+                .map(ActiveSessionView::from)
                 .collect(),
             total_active,
             next_cursor: page.next.map(|c| c.as_str().to_owned()),

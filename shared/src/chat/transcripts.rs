@@ -23,6 +23,18 @@ pub struct TranscriptMessage {
     pub admin_id: Option<String>,
 }
 
+impl From<crate::store::items::MessageItem> for TranscriptMessage {
+    fn from(m: crate::store::items::MessageItem) -> Self {
+        Self {
+            message_id: m.message_id,
+            message: m.message,
+            sender: m.sender,
+            timestamp: m.timestamp,
+            admin_id: m.admin_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDetails {
@@ -105,13 +117,7 @@ impl ChatService {
             messages: page
                 .messages
                 .into_iter()
-                .map(|m| TranscriptMessage {
-                    message_id: m.message_id,
-                    message: m.message,
-                    sender: m.sender,
-                    timestamp: m.timestamp,
-                    admin_id: m.admin_id,
-                })
+                .map(TranscriptMessage::from)
                 .collect(),
             has_more: page.truncated,
             customer_typing,

@@ -65,6 +65,7 @@ mod tests {
             admin_id: "adm_1".into(),
             name: "Ada".into(),
             email: "ada@example.com".into(),
+            token_generation: 0,
         }
     }
 

@@ -145,6 +145,9 @@ impl ApiError {
                     ChatError::TooManyCannedResponses => {
                         (StatusCode::CONFLICT, "TOO_MANY_CANNED_RESPONSES")
                     }
+                    ChatError::PushUnavailable => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "PUSH_UNAVAILABLE")
+                    }
                     ChatError::Store(_) => unreachable!("handled above"),
                 };
                 (status, code, capitalize(&err.to_string()), Value::Null)

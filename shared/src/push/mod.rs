@@ -3,6 +3,9 @@
 //! records to the connections that may see them. Push is a hint: the REST cursor stays the
 //! truth (docs/contract.md §C4).
 
+pub mod events;
+pub mod fanout;
 pub mod sender;
+pub mod socket;
 
 pub use sender::{PostError, PushSender};

@@ -104,6 +104,9 @@ pub struct VerifiedAdmin {
     pub admin_id: String,
     pub name: String,
     pub email: String,
+    /// The token generation the token was issued under (what a push ticket carries on).
+    #[serde(skip)]
+    pub token_generation: u64,
 }
 
 impl From<&AdminItem> for VerifiedAdmin {
@@ -112,6 +115,7 @@ impl From<&AdminItem> for VerifiedAdmin {
             admin_id: item.admin_id.clone(),
             name: item.name.clone(),
             email: item.email.clone(),
+            token_generation: item.token_generation,
         }
     }
 }

@@ -132,3 +132,31 @@ pub fn stats_shard(session: &SessionId) -> u8 {
         });
     (hash % u64::from(STATS_SHARDS)) as u8
 }
+
+/// The push channel (decision 0009). A ticket is keyed by its hash, never by itself.
+pub const TICKET_SK: &str = "TICKET";
+
+pub fn ticket_pk(ticket_hash: &str) -> String {
+    format!("TICKET#{ticket_hash}")
+}
+
+/// A connection's item sorts in its holder's partition before the idempotency keys and the
+/// messages, so reading them is one short range.
+pub const CONNECTION_SK_PREFIX: &str = "CONN#";
+
+pub fn connection_sk(connection_id: &str) -> String {
+    format!("{CONNECTION_SK_PREFIX}{connection_id}")
+}
+
+pub const CONNECTION_LOOKUP_SK: &str = "CONN";
+
+pub fn connection_lookup_pk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
+/// GSI2 partition listing every agent's open connection (the list hint's audience).
+pub const AGENT_CONNECTIONS_PARTITION: &str = "CONNS#AGENTS";
+
+/// The one item whose conditional update lets one consumer invocation send the list hint.
+pub const LIST_HINT_PK: &str = "PUSH";
+pub const LIST_HINT_SK: &str = "LIST_HINT";

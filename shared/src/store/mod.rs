@@ -12,6 +12,7 @@ pub mod keys;
 pub mod list_heads;
 pub mod messages;
 pub mod page;
+pub mod push;
 pub mod session_lists;
 pub mod sessions;
 pub mod sign_in;

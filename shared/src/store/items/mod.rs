@@ -19,6 +19,7 @@
 mod agents;
 mod canned;
 mod messages;
+mod push;
 
 pub use super::keys::KeyOwner;
 use super::keys::*;
@@ -31,6 +32,9 @@ pub use agents::{
 pub use canned::{CannedResponseItem, ShortcutItem};
 use chrono::{DateTime, Utc};
 pub use messages::{IdempotencyItem, MessageItem, SenderKey};
+pub use push::{
+    ConnectionItem, ConnectionLookupItem, HolderKind, PushHolder, StoredHolder, TicketItem,
+};
 use serde::{Deserialize, Serialize};
 
 /// Why a session is no longer active (`endReason` in every view of it).
@@ -106,6 +110,9 @@ pub enum Entity {
     CannedResponse,
     CannedShortcut,
     Stats,
+    Ticket,
+    Connection,
+    ConnectionLookup,
 }
 
 /// The newest message, kept on the session so the admin list needs no query per session.

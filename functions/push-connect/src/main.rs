@@ -1,0 +1,3 @@
+fn main() -> Result<(), lambda_http::Error> {
+    chat_core::endpoint::socket_main(push_connect::ENDPOINT)
+}

@@ -1,0 +1,353 @@
+//! The stream consumer: a batch of committed changes in, each frame posted to the connections
+//! that may see it. At least once: a record whose posts failed is reported, and the event
+//! source mapping delivers it (and the records after it) again; clients drop duplicates by id.
+
+use super::events::{self, Audience, Change, Closed, Closing, Frame, ItemKind, Plan};
+use super::sender::{PostError, PushSender};
+use crate::chat::ActiveSessionView;
+use crate::ids::SessionId;
+use crate::store::items::{ConnectionItem, PushHolder};
+use crate::store::keys::{admin_pk, session_pk};
+use crate::store::ChatStore;
+use crate::{App, ChatError};
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashMap};
+
+/// Posts in flight at once: enough to hide the management API's latency, few enough that a
+/// burst stays inside its rate.
+const CONCURRENT_POSTS: usize = 32;
+/// Waits for the list hint's turn (each at most one interval) before leaving it to a later
+/// hint, which every agent's list then re-reads anyway.
+const LIST_HINT_TURNS: usize = 3;
+
+/// One post: which record asked for it, to which connection, what.
+struct Post {
+    record: usize,
+    connection: ConnectionItem,
+    frame: String,
+    /// Close the connection after the frame (a `closing`).
+    then_close: bool,
+}
+
+/// Consumes one batch; the records to deliver again are the answer's `batchItemFailures`.
+pub async fn consume(
+    app: &App,
+    sender: &PushSender,
+    event: StreamEvent,
+) -> Result<DynamoDbEventResponse, ChatError> {
+    let store = app.chat.store();
+    let now = app.chat.now();
+    let records = event.records;
+    let plans: Vec<Option<Plan>> = records.iter().map(plan_record).collect();
+
+    // The newest image of each session in the batch tells who holds it.
+    let mut sessions = HashMap::new();
+    for plan in plans.iter().flatten() {
+        if let Some(session) = &plan.session {
+            sessions.insert(session.session_id.clone(), session.assigned_to.clone());
+        }
+    }
+
+    let mut audiences = Audiences::new(store, now.timestamp(), sessions);
+    let mut posts = Vec::new();
+    let mut rows: HashMap<SessionId, ActiveSessionView> = HashMap::new();
+    let mut failed = BTreeSet::new();
+    for (index, plan) in plans.into_iter().enumerate() {
+        let Some(plan) = plan else { continue };
+        let result: Result<(), ChatError> = async {
+            for (audience, frame) in &plan.frames {
+                let json = frame.to_json();
+                for connection in audiences.connections(audience).await? {
+                    posts.push(Post {
+                        record: index,
+                        connection,
+                        frame: json.clone(),
+                        then_close: false,
+                    });
+                }
+            }
+            for closing in &plan.closings {
+                for (connection, frame) in audiences.closing(closing).await? {
+                    posts.push(Post {
+                        record: index,
+                        connection,
+                        frame: frame.to_json(),
+                        then_close: true,
+                    });
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "could not find a record's connections");
+            failed.insert(index);
+        }
+        if let Some(row) = plan.list_row {
+            rows.insert(row.session_id.clone(), row);
+        }
+    }
+
+    let outcomes: Vec<(usize, ConnectionItem, Result<(), PostError>)> = stream::iter(posts)
+        .map(|post| async move {
+            let mut result = sender
+                .post(&post.connection.connection_id, &post.frame)
+                .await;
+            if result.is_ok() && post.then_close {
+                result = sender.close(&post.connection.connection_id).await;
+            }
+            (post.record, post.connection, result)
+        })
+        .buffer_unordered(CONCURRENT_POSTS)
+        .collect()
+        .await;
+    let mut gone = BTreeSet::new();
+    for (record, connection, result) in outcomes {
+        match result {
+            Ok(()) => {}
+            Err(PostError::Gone) => {
+                gone.insert((connection.pk.clone(), connection.connection_id.clone()));
+            }
+            Err(PostError::Failed(detail)) => {
+                tracing::warn!(error = %detail, connection = %connection.connection_id, "post failed");
+                failed.insert(record);
+            }
+        }
+    }
+    // A vanished connection is forgotten at once: it costs no retry, now or later.
+    for (owner, connection_id) in &gone {
+        if let Err(err) = store.forget_connection(owner, connection_id).await {
+            tracing::warn!(error = %err, connection = %connection_id, "could not forget a gone connection");
+        }
+    }
+
+    if !rows.is_empty() {
+        let last = records.len().saturating_sub(1);
+        // Not a state of any one session: clients do not order hints, they act on each.
+        let id = sequence_of(&records[last]).to_owned();
+        if let Err(err) = send_list_hint(app, sender, rows.into_values().collect(), id).await {
+            tracing::warn!(error = %err, "list hint not sent");
+        }
+    }
+
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|index| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence_of(&records[index]).to_owned());
+            failure
+        })
+        .collect();
+    Ok(response)
+}
+
+fn sequence_of(record: &EventRecord) -> &str {
+    record.change.sequence_number.as_deref().unwrap_or("0")
+}
+
+/// What a record asks for; `None` for records nobody is told about (other items, TTL
+/// deletions) and for images that do not decode (logged: a poison record must not stall the
+/// shard).
+fn plan_record(record: &EventRecord) -> Option<Plan> {
+    let by_ttl = record
+        .user_identity
+        .as_ref()
+        .is_some_and(|identity| identity.type_ == "Service");
+    if by_ttl {
+        return None;
+    }
+    let sort_key: String =
+        serde_dynamo::from_attribute_value(record.change.keys.get("SK")?.clone()).ok()?;
+    let kind = events::item_kind(&sort_key)?;
+    let change = match decode_change(record, kind) {
+        Ok(change) => change?,
+        Err(err) => {
+            tracing::error!(error = %err, sequence = sequence_of(record), "stream record does not decode");
+            return None;
+        }
+    };
+    let at: DateTime<Utc> = record.change.approximate_creation_date_time;
+    Some(events::plan(change, sequence_of(record), at))
+}
+
+fn decode_change(
+    record: &EventRecord,
+    kind: ItemKind,
+) -> Result<Option<Change>, serde_dynamo::Error> {
+    fn image<T: DeserializeOwned>(
+        image: &serde_dynamo::Item,
+    ) -> Result<Option<Box<T>>, serde_dynamo::Error> {
+        if image.is_empty() {
+            return Ok(None);
+        }
+        serde_dynamo::from_item(image.clone())
+            .map(Box::new)
+            .map(Some)
+    }
+    let (old, new) = (&record.change.old_image, &record.change.new_image);
+    Ok(Some(match kind {
+        ItemKind::Session => Change::Session {
+            old: image(old)?,
+            new: image(new)?,
+        },
+        ItemKind::Admin => Change::Admin {
+            old: image(old)?,
+            new: image(new)?,
+        },
+        ItemKind::Message => match image(new)? {
+            // Only a new message is news; a message removed by retention is not.
+            Some(message) if old.is_empty() => Change::Message(message),
+            _ => return Ok(None),
+        },
+    }))
+}
+
+/// Finds the connections of each audience once per batch.
+struct Audiences<'a> {
+    store: &'a ChatStore,
+    now: i64,
+    holders: HashMap<SessionId, Option<crate::store::items::Assignee>>,
+    partitions: HashMap<String, Vec<ConnectionItem>>,
+}
+
+impl<'a> Audiences<'a> {
+    fn new(
+        store: &'a ChatStore,
+        now: i64,
+        holders: HashMap<SessionId, Option<crate::store::items::Assignee>>,
+    ) -> Self {
+        Self {
+            store,
+            now,
+            holders,
+            partitions: HashMap::new(),
+        }
+    }
+
+    async fn partition(&mut self, partition: String) -> Result<Vec<ConnectionItem>, ChatError> {
+        if let Some(found) = self.partitions.get(&partition) {
+            return Ok(found.clone());
+        }
+        let found = self.store.connections_of(&partition, self.now).await?;
+        self.partitions.insert(partition, found.clone());
+        Ok(found)
+    }
+
+    async fn connections(&mut self, audience: &Audience) -> Result<Vec<ConnectionItem>, ChatError> {
+        match audience {
+            Audience::Customer(session) => self.partition(session_pk(session)).await,
+            Audience::Agent(admin_id) => self.partition(admin_pk(admin_id)).await,
+            Audience::HolderOf(session) => {
+                let holder = match self.holders.get(session) {
+                    Some(holder) => holder.clone(),
+                    None => {
+                        // A message whose session record is in another batch: read it.
+                        let found = self.store.get_session(session).await?;
+                        let holder = found.and_then(|s| s.assigned_to);
+                        self.holders.insert(session.clone(), holder.clone());
+                        holder
+                    }
+                };
+                match holder {
+                    Some(holder) => self.partition(admin_pk(&holder.admin_id)).await,
+                    None => Ok(Vec::new()),
+                }
+            }
+        }
+    }
+
+    /// The connections a closing ends, each with the frame that says why.
+    async fn closing(
+        &mut self,
+        closing: &Closing,
+    ) -> Result<Vec<(ConnectionItem, Frame)>, ChatError> {
+        let frame = &closing.frame;
+        Ok(match &closing.whom {
+            Closed::SessionEnded(session) => self
+                .partition(session_pk(session))
+                .await?
+                .into_iter()
+                .map(|c| (c, frame.clone()))
+                .collect(),
+            Closed::AgentRetired {
+                admin_id,
+                active,
+                current,
+            } => self
+                .partition(admin_pk(admin_id))
+                .await?
+                .into_iter()
+                .filter(|c| match c.holder.holder() {
+                    Some(PushHolder::Agent { generation, .. }) => !active || generation < *current,
+                    _ => true,
+                })
+                .map(|c| (c, frame.clone()))
+                .collect(),
+        })
+    }
+}
+
+/// Sends one `lists.changed` to every agent's connection, if this invocation wins the turn
+/// (at most one per `LIST_HINT_MS` across every consumer). A loser waits for the next turn:
+/// its change must not wait for an unrelated one to be announced.
+async fn send_list_hint(
+    app: &App,
+    sender: &PushSender,
+    rows: Vec<ActiveSessionView>,
+    id: String,
+) -> Result<(), ChatError> {
+    let store = app.chat.store();
+    let interval = app.config().list_hint_interval;
+    let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+    let mut won = false;
+    for turn in 0..LIST_HINT_TURNS {
+        if turn > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        let now = app.chat.now();
+        if store
+            .claim_list_hint(now.timestamp_millis(), interval_ms)
+            .await?
+        {
+            won = true;
+            break;
+        }
+    }
+    if !won {
+        tracing::info!("list hint left to a later one");
+        return Ok(());
+    }
+    let now = app.chat.now();
+    let frame = events::list_hint(rows, id, now).to_json();
+    let connections = store.agent_connections(now.timestamp()).await?;
+    let outcomes: Vec<(ConnectionItem, Result<(), PostError>)> = stream::iter(connections)
+        .map(|connection| {
+            let frame = &frame;
+            async move {
+                let result = sender.post(&connection.connection_id, frame).await;
+                (connection, result)
+            }
+        })
+        .buffer_unordered(CONCURRENT_POSTS)
+        .collect()
+        .await;
+    for (connection, result) in outcomes {
+        match result {
+            Ok(()) => {}
+            Err(PostError::Gone) => {
+                store
+                    .forget_connection(&connection.pk, &connection.connection_id)
+                    .await?;
+            }
+            Err(PostError::Failed(detail)) => {
+                tracing::warn!(error = %detail, connection = %connection.connection_id, "list hint post failed");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The push channel's reads and writes: tickets, connections and the list hint's gate.
+//! Every change is one conditional write or one transaction.
+
+use super::items::*;
+use super::keys::*;
+use super::{built, decode, n, s, written, ChatStore, ConditionRefused, Item, StoreError};
+use crate::model::SessionStatus;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use std::collections::HashMap;
+
+impl ConditionRefused for DeleteItemError {
+    fn condition_refused(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+impl ChatStore {
+    /// Stores a new ticket (its hash is random: a clash means a broken random source).
+    pub async fn put_ticket(&self, ticket: &TicketItem) -> Result<bool, StoreError> {
+        written(
+            self.client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(serde_dynamo::to_item(ticket)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await,
+        )
+    }
+
+    /// Consumes a ticket: one conditional delete that succeeds once, and only before it
+    /// expires (`now` in epoch seconds). `None`: unknown, used or expired.
+    pub async fn consume_ticket(
+        &self,
+        ticket_hash: &str,
+        now: i64,
+    ) -> Result<Option<TicketItem>, StoreError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key(ticket_pk(ticket_hash), TICKET_SK)))
+            .condition_expression("attribute_exists(PK) AND expiresAt > :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(decode).transpose(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(DeleteItemError::condition_refused) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Stores an open connection and its lookup item, in one transaction that also checks its
+    /// holder still may receive: the session is active, or the agent is active with the same
+    /// token generation. False when that check refused it (nothing written).
+    pub async fn open_connection(&self, connection: &ConnectionItem) -> Result<bool, StoreError> {
+        let holder = connection
+            .holder
+            .holder()
+            .ok_or_else(|| StoreError::Request("a connection without its holder".into()))?;
+        let check = match &holder {
+            PushHolder::Customer { session_id } => ConditionCheck::builder()
+                .table_name(self.table())
+                .set_key(Some(key(session_pk(session_id), SESSION_SK)))
+                .condition_expression("#status = :active")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":active", s(SessionStatus::Active.as_str())),
+            PushHolder::Agent {
+                admin_id,
+                generation,
+            } => ConditionCheck::builder()
+                .table_name(self.table())
+                .set_key(Some(key(admin_pk(admin_id), ADMIN_SK)))
+                .condition_expression("active = :true AND tokenGeneration = :gen")
+                .expression_attribute_values(
+                    ":true",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                )
+                .expression_attribute_values(":gen", n(*generation)),
+        };
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = built(
+                Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .build(),
+            )?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        let writes = vec![
+            TransactWriteItem::builder()
+                .condition_check(built(check.build())?)
+                .build(),
+            put(serde_dynamo::to_item(connection)?)?,
+            put(serde_dynamo::to_item(connection.lookup())?)?,
+        ];
+        self.transact_if(writes).await
+    }
+
+    /// Forgets a connection API Gateway reports closed (`$disconnect`): its lookup item names
+    /// the partition of the other. Returns that partition, if the connection was known.
+    pub async fn close_connection(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key(
+                connection_lookup_pk(connection_id),
+                CONNECTION_LOOKUP_SK,
+            )))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await?;
+        let Some(lookup) = output
+            .attributes
+            .map(decode::<ConnectionLookupItem>)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        self.delete_connection_item(&lookup.owner, connection_id)
+            .await?;
+        Ok(Some(lookup.owner))
+    }
+
+    /// Forgets a connection that is gone (a post answered 410): both of its items.
+    pub async fn forget_connection(
+        &self,
+        owner: &str,
+        connection_id: &str,
+    ) -> Result<(), StoreError> {
+        self.delete_connection_item(owner, connection_id).await?;
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key(
+                connection_lookup_pk(connection_id),
+                CONNECTION_LOOKUP_SK,
+            )))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_connection_item(
+        &self,
+        owner: &str,
+        connection_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(key(owner.to_owned(), &connection_sk(connection_id))))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The open connections of one holder's partition (a session's customer, or one agent):
+    /// one eventually consistent Query of a short range.
+    pub async fn connections_of(
+        &self,
+        partition: &str,
+        now: i64,
+    ) -> Result<Vec<ConnectionItem>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .key_condition_expression("PK = :pk AND begins_with(SK, :conn)")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":conn", s(CONNECTION_SK_PREFIX));
+        self.live_connections(query, now).await
+    }
+
+    /// Every agent's open connection (GSI2 `CONNS#AGENTS`), for the list hint.
+    pub async fn agent_connections(&self, now: i64) -> Result<Vec<ConnectionItem>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .index_name(ALL_INDEX)
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(AGENT_CONNECTIONS_PARTITION));
+        self.live_connections(query, now).await
+    }
+
+    /// Every page of a connections query, leaving out those past their expiry (`now`, epoch
+    /// seconds): TTL deletes them within days, not at once.
+    async fn live_connections(
+        &self,
+        query: QueryFluentBuilder,
+        now: i64,
+    ) -> Result<Vec<ConnectionItem>, StoreError> {
+        let query = query
+            .table_name(self.table())
+            .filter_expression("expiresAt > :now")
+            .expression_attribute_values(":now", n(now));
+        let mut connections = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query.clone().set_exclusive_start_key(start).send().await?;
+            for item in output.items.unwrap_or_default() {
+                connections.push(decode(item)?);
+            }
+            match output.last_evaluated_key.filter(|k| !k.is_empty()) {
+                Some(next) => start = Some(next),
+                None => return Ok(connections),
+            }
+        }
+    }
+
+    /// Takes the list hint's turn: one conditional update that succeeds for one caller per
+    /// `interval_ms` (epoch milliseconds), whatever the number of consumers running.
+    pub async fn claim_list_hint(&self, now_ms: i64, interval_ms: i64) -> Result<bool, StoreError> {
+        written(
+            self.client()
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
+                .update_expression("SET sentAt = :now")
+                .condition_expression("attribute_not_exists(sentAt) OR sentAt <= :before")
+                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":before", n(now_ms - interval_ms))
+                .send()
+                .await,
+        )
+    }
+}
