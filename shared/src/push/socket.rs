@@ -63,13 +63,66 @@ pub async fn disconnect(
 /// `$default`: `{"action": "ping", "t": …}` gets `pong`; anything else an `error` frame with
 /// the reason. Nothing is stored either way.
 pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let reply = reply_to(event.body.as_deref().unwrap_or(""), app);
+    let connection = connection_id(&event).unwrap_or_default();
+    let allowed = FLOOD_GUARD.allow(connection, std::time::Instant::now());
+    let reply = reply_to(event.body.as_deref().unwrap_or(""), app, allowed);
     answer(200, Some(reply.to_string()))
 }
 
-fn reply_to(body: &str, app: &App) -> Value {
+/// Client frames a connection may send per [`FLOOD_WINDOW`]: the protocol needs one ping
+/// every 5 minutes, so anything near this is a misbehaving client.
+pub const FLOOD_FRAMES: u32 = 10;
+pub const FLOOD_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+static FLOOD_GUARD: FloodGuard = FloodGuard::new();
+
+type Windows = std::collections::HashMap<String, (std::time::Instant, u32)>;
+
+/// Counts each connection's frames in this function instance (no write: a flood must not
+/// become DynamoDB traffic). API Gateway's stage throttle bounds the total; this answers the
+/// flooding connection itself with `RATE_LIMITED` instead of a pong.
+pub struct FloodGuard {
+    windows: std::sync::Mutex<Option<Windows>>,
+}
+
+impl FloodGuard {
+    pub const fn new() -> Self {
+        Self {
+            windows: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn allow(&self, connection: &str, now: std::time::Instant) -> bool {
+        let mut guard = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let windows = guard.get_or_insert_with(Default::default);
+        // Bounded memory: windows that have ended are forgotten once there are many.
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < FLOOD_WINDOW);
+        }
+        let window = windows.entry(connection.to_owned()).or_insert((now, 0));
+        if now.duration_since(window.0) >= FLOOD_WINDOW {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        window.1 <= FLOOD_FRAMES
+    }
+}
+
+impl Default for FloodGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn reply_to(body: &str, app: &App, allowed: bool) -> Value {
     let at = iso8601(app.chat.now());
     let error = |code: &str, message: &str| json!({ "type": "error", "at": at, "data": { "code": code, "message": message } });
+    if !allowed {
+        return error(
+            "RATE_LIMITED",
+            "at most 10 frames per 10 s: ping every 5 minutes",
+        );
+    }
     if body.len() > MAX_CLIENT_FRAME_BYTES {
         return error("FRAME_TOO_LARGE", "client frames are at most 1024 bytes");
     }
@@ -86,5 +139,26 @@ fn reply_to(body: &str, app: &App) -> Value {
             json!({ "type": "pong", "at": at, "data": { "t": t } })
         }
         _ => error("UNKNOWN_ACTION", "the only action is ping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_flooding_connection_is_answered_rate_limited_and_others_are_not() {
+        let guard = FloodGuard::new();
+        let start = Instant::now();
+        for _ in 0..FLOOD_FRAMES {
+            assert!(guard.allow("flood", start));
+        }
+        assert!(!guard.allow("flood", start));
+        assert!(
+            guard.allow("quiet", start),
+            "one connection's flood is its own"
+        );
+        assert!(guard.allow("flood", start + FLOOD_WINDOW + Duration::from_millis(1)));
     }
 }
