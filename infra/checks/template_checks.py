@@ -3,11 +3,15 @@
 template.yaml is translated with SAM's own translator (samtranslator, shipped with the SAM CLI
 in .venv-tools) once per samconfig.toml environment, with that environment's
 parameter_overrides, and the CloudFormation that comes out is checked: one API stage, every
-function behind an alias with a gradual, alarm-guarded deployment, tracing, access logs, the
-table's deletion policy, alarms that reach someone in prod, no empty header values, and every
-function's monitoring: with full monitoring each AWS::Serverless::Function has its own Errors,
-Throttles and Duration alarm and is on the ops dashboard (checked again on copies of the
-template with a function left out, where it must fail).
+function behind an alias with a gradual deployment guarded by alarms that see it (a REST API
+alarm guards only the functions that API invokes), tracing, access logs, the table's deletion
+policy, alarms that reach someone in prod, no empty header values, and every function's
+monitoring: with full monitoring each AWS::Serverless::Function has its own Errors, Throttles
+and Duration alarm and is on the ops dashboard (checked again on copies of the template with a
+function left out, where it must fail). The push channel: one throttled, logged WebSocket stage,
+each route on its own crate's alias with a permission for that route only, the $default route
+response, the stream mappings' failure handling and filter, the IteratorAge and dead-letter
+alarms, and execute-api:ManageConnections only for the stream consumer on this API's stage.
 
 The template uses the AWS::LanguageExtensions transform (Fn::ForEach); it is expanded first
 (infra/checks/language_extensions.py, compared with SAM CLI's own expander), as CloudFormation
@@ -324,36 +328,17 @@ def check_environment(report: Report, env_name: str, sam: dict, params: dict[str
         report.check(not unused, f"{tag} per-method detailed metrics only where an alarm uses them", ", ".join(unused))
 
     functions = resources(cfn, "AWS::Lambda::Function")
-    aliases = resources(cfn, "AWS::Lambda::Alias")
-    groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
     alarms = resources(cfn, "AWS::CloudWatch::Alarm")
-    untraced, unaliased, unguarded = [], [], []
-    for name, function in functions.items():
-        if function["Properties"].get("TracingConfig", {}).get("Mode") != "Active":
-            untraced.append(name)
-        alias = next(
-            (a for a in aliases.values() if a["Properties"].get("FunctionName") == {"Ref": name}), None
-        )
-        if alias is None:
-            unaliased.append(name)
-            continue
-        update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
-        group = groups.get(update.get("DeploymentGroupName", {}).get("Ref", ""))
-        config = choose((group or {}).get("Properties", {}).get("AlarmConfiguration", {}), resolver)
-        watched = [a.get("Name", {}).get("Ref") for a in config.get("Alarms", [])]
-        made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
-        own = [w for w in watched if _alarm_watches(made.get(w, {}), "Errors", name)]
-        if not (group and config.get("Enabled") and watched and all(w in made for w in watched)):
-            unguarded.append(name)
-        elif resolver.conditions.get("FullMonitoring") and not own:
-            unguarded.append(f"{name} (not on its own Errors alarm)")
-    report.check(bool(functions) and not untraced, f"{tag} X-Ray tracing on all {len(functions)} functions", ", ".join(untraced))
-    report.check(not unaliased, f"{tag} every function behind an alias (AutoPublishAlias)", ", ".join(unaliased))
+    gaps = deployment_gaps(cfn, resolver)
+    report.check(bool(functions) and not gaps["untraced"], f"{tag} X-Ray tracing on all {len(functions)} functions", ", ".join(gaps["untraced"]))
+    report.check(not gaps["unaliased"], f"{tag} every function behind an alias (AutoPublishAlias)", ", ".join(gaps["unaliased"]))
     report.check(
-        not unguarded,
-        f"{tag} every function deploys gradually (CodeDeploy) with rollback alarms",
-        ", ".join(unguarded),
+        not gaps["unguarded"],
+        f"{tag} every function deploys gradually (CodeDeploy) with rollback alarms that see it",
+        "; ".join(gaps["unguarded"]),
     )
+    if gaps["unwatched"]:
+        report.note(f"{tag} no alarm of this environment sees {', '.join(gaps['unwatched'])}: they deploy gradually without rollback alarms")
     check_function_monitoring(report, tag, sam, cfn, resolver)
 
     tables = resources(cfn, "AWS::DynamoDB::Table")
@@ -383,6 +368,7 @@ def check_environment(report: Report, env_name: str, sam: dict, params: dict[str
     check_no_empty_headers(report, tag, cfn, resolver)
     check_gateway_responses(report, tag, cfn, resolver)
     check_waf(report, tag, cfn, resolver)
+    check_push_channel(report, tag, sam, cfn, resolver)
     return cfn
 
 
@@ -517,11 +503,15 @@ def _alarm_watches(alarm: dict, metric: str, function: str) -> bool:
     )
 
 
-def dashboard_coverage(cfn: dict, resolver: Resolver) -> tuple[set[str], set[str]]:
-    """(metrics every function of the stack is graphed with, functions named on a dashboard).
+def dashboard_coverage(cfn: dict, resolver: Resolver) -> tuple[set[str], set[tuple[str, str]]]:
+    """(metrics every function of the stack is graphed with, (function, metric) pairs graphed
+    for one function by name).
 
     A metrics explorer widget over AWS::Lambda::Function filtered by this stack's
-    aws:cloudformation:stack-name tag graphs every function the stack creates."""
+    aws:cloudformation:stack-name tag graphs every function the stack creates. A metric widget
+    line ["AWS/Lambda", metric, "FunctionName", "${Function}"] graphs that one: naming a
+    function on the dashboard for another metric (the push consumer's IteratorAge) covers
+    nothing else."""
     everyone, named = set(), set()
     for dashboard in created(cfn, resolver, "AWS::CloudWatch::Dashboard").values():
         body = dashboard["Properties"]["DashboardBody"]
@@ -529,7 +519,6 @@ def dashboard_coverage(cfn: dict, resolver: Resolver) -> tuple[set[str], set[str
         text = text[0] if isinstance(text, list) else text
         if not isinstance(text, str):
             continue
-        named |= set(re.findall(r"\$\{(\w+)\}", text))
         try:
             widgets = json.loads(text.replace("${AWS::StackName}", "STACK").replace("${", "{")).get("widgets", [])
         except json.JSONDecodeError:
@@ -539,6 +528,15 @@ def dashboard_coverage(cfn: dict, resolver: Resolver) -> tuple[set[str], set[str
             labels = {(l.get("key"), l.get("value")) for l in props.get("labels", [])}
             if widget.get("type") == "explorer" and ("aws:cloudformation:stack-name", "STACK") in labels:
                 everyone |= {m.get("metricName") for m in props.get("metrics", []) if m.get("resourceType") == "AWS::Lambda::Function"}
+            if widget.get("type") == "metric":
+                for line in props.get("metrics", []):
+                    names = [v for v in line if isinstance(v, str)]
+                    if names[:1] != ["AWS/Lambda"] or len(names) < 4:
+                        continue
+                    dimensions = dict(zip(names[2::2], names[3::2]))
+                    function = re.fullmatch(r"\{(\w+)\}", dimensions.get("FunctionName", ""))
+                    if function:
+                        named.add((function.group(1), names[1]))
     return everyone, named
 
 
@@ -550,7 +548,7 @@ def monitoring_gaps(sam: dict, cfn: dict, resolver: Resolver) -> dict[str, list[
     for metric in WATCHED_METRICS:
         gaps[f"{metric.lower()} alarm"] = [f for f in functions if not any(_alarm_watches(a, metric, f) for a in made.values())]
     everyone, named = dashboard_coverage(cfn, resolver)
-    gaps["dashboard"] = [f for f in functions if not (set(WATCHED_METRICS) <= everyone or f in named)]
+    gaps["dashboard"] = [f for f in functions if not all(m in everyone or (f, m) in named for m in WATCHED_METRICS)]
     return gaps
 
 
@@ -629,6 +627,363 @@ def check_coverage_check_fails(report: Report, sam_raw: dict, params: dict[str, 
             f"the monitoring check fails for {what}",
             json.dumps(gaps),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Who invokes each function, and which alarms see it (deployment rollback alarms)
+
+
+def _referenced(node) -> set[str]:
+    """Logical ids a fragment names through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for value in node:
+            found |= _referenced(value)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(value, list) and len(value) > 1:
+                    found |= _referenced(value[1])
+            else:
+                found |= _referenced(value)
+    return found
+
+
+def _function_behind(cfn: dict, logical: str) -> str | None:
+    """The AWS::Lambda::Function a logical id is, or is an alias or version of."""
+    resource = cfn["Resources"].get(logical, {})
+    if resource.get("Type") == "AWS::Lambda::Function":
+        return logical
+    if resource.get("Type") in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+        return _function_of(resource["Properties"].get("FunctionName"))
+    return None
+
+
+def invokers(cfn: dict) -> dict[str, dict[str, set[str]]]:
+    """Function -> {"apis": APIs allowed to invoke it, "queues": its stream mappings' on-failure queues}."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for permission in resources(cfn, "AWS::Lambda::Permission").values():
+        props = permission["Properties"]
+        function = _function_behind(cfn, _function_of(props.get("FunctionName")) or "")
+        apis = {
+            r
+            for r in _referenced(props.get("SourceArn"))
+            if cfn["Resources"].get(r, {}).get("Type") in ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
+        }
+        if function:
+            found.setdefault(function, {"apis": set(), "queues": set()})["apis"] |= apis
+    for mapping in resources(cfn, "AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        function = _function_behind(cfn, _function_of(props.get("FunctionName")) or "")
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queues = {r for r in _referenced(destination) if cfn["Resources"].get(r, {}).get("Type") == "AWS::SQS::Queue"}
+        if function:
+            found.setdefault(function, {"apis": set(), "queues": set()})["queues"] |= queues
+    return found
+
+
+def alarm_sees(alarm: dict, function: str, cfn: dict, resolver: Resolver, invoked: dict | None = None) -> bool:
+    """Whether an alarm reads a metric the function moves: its own Lambda metrics, the API
+    Gateway metrics of an API that invokes it (a REST API by ApiName, a WebSocket API by
+    ApiId), or the depth of its stream mapping's on-failure queue."""
+    invoked = (invoked if invoked is not None else invokers(cfn)).get(function, {"apis": set(), "queues": set()})
+    for metric in _alarm_metrics(alarm):
+        dimensions = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+        namespace = metric.get("Namespace")
+        if namespace == "AWS/Lambda" and _function_of(dimensions.get("FunctionName")) == function:
+            return True
+        if namespace == "AWS/ApiGateway":
+            for api in invoked["apis"]:
+                kind = cfn["Resources"][api]["Type"]
+                if kind == "AWS::ApiGateway::RestApi" and "ApiName" in dimensions:
+                    if resolver.value(dimensions["ApiName"]) == resolver.value(cfn["Resources"][api]["Properties"].get("Name")):
+                        return True
+                if kind == "AWS::ApiGatewayV2::Api" and dimensions.get("ApiId") == {"Ref": api}:
+                    return True
+        if namespace == "AWS/SQS":
+            queue = dimensions.get("QueueName")
+            if any(queue == {"Fn::GetAtt": [q, "QueueName"]} for q in invoked["queues"]):
+                return True
+    return False
+
+
+def deployment_gaps(cfn: dict, resolver: Resolver) -> dict[str, list[str]]:
+    """Per function: X-Ray, the alias, and the CodeDeploy group's rollback alarms. Every alarm
+    a deployment watches must exist here and see that function (a REST API's 5XX alarm cannot
+    roll back a WebSocket route or a stream consumer); with full monitoring the function's own
+    Errors alarm is one of them; a function that some alarm of this environment sees is
+    watched by at least one. Only where no alarm sees a function (essential monitoring, no
+    API of ours in front of it) may it shift without one: "unwatched"."""
+    functions = resources(cfn, "AWS::Lambda::Function")
+    aliases = resources(cfn, "AWS::Lambda::Alias")
+    groups = resources(cfn, "AWS::CodeDeploy::DeploymentGroup")
+    made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+    invoked = invokers(cfn)
+    gaps: dict[str, list[str]] = {"untraced": [], "unaliased": [], "unguarded": [], "unwatched": []}
+    for name, function in functions.items():
+        if function["Properties"].get("TracingConfig", {}).get("Mode") != "Active":
+            gaps["untraced"].append(name)
+        alias = next((a for a in aliases.values() if a["Properties"].get("FunctionName") == {"Ref": name}), None)
+        if alias is None:
+            gaps["unaliased"].append(name)
+            continue
+        update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+        group = groups.get(update.get("DeploymentGroupName", {}).get("Ref", ""))
+        if group is None:
+            gaps["unguarded"].append(f"{name} (no CodeDeploy deployment group)")
+            continue
+        config = choose(group.get("Properties", {}).get("AlarmConfiguration") or {}, resolver)
+        watched = [a.get("Name", {}).get("Ref") for a in config.get("Alarms", [])] if config.get("Enabled") else []
+        missing = [w for w in watched if w not in made]
+        blind = [w for w in watched if w in made and not alarm_sees(made[w], name, cfn, resolver, invoked)]
+        seeing = [a for a, alarm in made.items() if alarm_sees(alarm, name, cfn, resolver, invoked)]
+        if missing:
+            gaps["unguarded"].append(f"{name} (on {', '.join(missing)}, not created here)")
+        elif blind:
+            gaps["unguarded"].append(f"{name} (on {', '.join(blind)}, which never sees it)")
+        elif resolver.conditions.get("FullMonitoring") and not any(_alarm_watches(made[w], "Errors", name) for w in watched):
+            gaps["unguarded"].append(f"{name} (not on its own Errors alarm)")
+        elif not watched and seeing:
+            gaps["unguarded"].append(f"{name} (on no alarm, though {', '.join(sorted(seeing))} sees it)")
+        elif not watched:
+            gaps["unwatched"].append(name)
+    return gaps
+
+
+# ---------------------------------------------------------------------------------------------
+# The push channel: the WebSocket API and the stream consumer (docs/decisions/0009-push-channel.md)
+
+# Route key -> the crate (CodeUri folder) of the function it must invoke.
+PUSH_ROUTES = {"$connect": "push-connect", "$disconnect": "push-disconnect", "$default": "push-message"}
+PUSH_STAGE = "v1"
+PUSH_ACCESS_LOG_FIELDS = {"requestId", "connectionId", "eventType", "routeKey", "status", "error"}
+# Lambda retries a failing stream batch until the record expires (-1) unless bounded.
+MAX_STREAM_RETRIES = 10
+
+
+def _positive(value) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _integer(value) -> int | None:
+    """An integer property, also when a parameter gave it as a string."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _json_fields(text) -> set[str]:
+    try:
+        return set(json.loads(re.sub(r"\$context\.[\w.]+", "x", text or "")))
+    except (json.JSONDecodeError, TypeError):
+        return set()
+
+
+def stream_consumers(cfn: dict) -> dict[str, dict]:
+    """Event source mapping -> its properties, for every mapping on a DynamoDB or Kinesis stream."""
+    return {
+        name: mapping["Properties"]
+        for name, mapping in resources(cfn, "AWS::Lambda::EventSourceMapping").items()
+        if "StartingPosition" in mapping["Properties"]
+    }
+
+
+def websocket_problems(sam: dict, cfn: dict, resolver: Resolver) -> dict[str, list[str]]:
+    """What is wrong with the WebSocket API, by check ("stage", "routes", "permissions",
+    "route response"): an empty list passes."""
+    crates = function_names(sam)
+    apis = [n for n, a in resources(cfn, "AWS::ApiGatewayV2::Api").items() if a["Properties"].get("ProtocolType") == "WEBSOCKET"]
+    problems: dict[str, list[str]] = {"stage": [], "routes": [], "permissions": [], "route response": []}
+    if len(apis) != 1:
+        for kind in problems:
+            problems[kind].append(f"{len(apis)} WebSocket APIs ({', '.join(apis)}), expected 1")
+        return problems
+    api = apis[0]
+
+    def on_api(kind: str) -> dict[str, dict]:
+        return {n: r for n, r in resources(cfn, kind).items() if r["Properties"].get("ApiId") == {"Ref": api}}
+
+    stages = on_api("AWS::ApiGatewayV2::Stage")
+    names = [resolver.value(s["Properties"].get("StageName")) for s in stages.values()]
+    if names != [PUSH_STAGE]:
+        problems["stage"].append(f"stages {names}, expected exactly [{PUSH_STAGE!r}]")
+    for name, stage in stages.items():
+        props = stage["Properties"]
+        throttle = resolver.value(props.get("DefaultRouteSettings") or {})
+        if not (_positive(throttle.get("ThrottlingRateLimit")) and _positive(throttle.get("ThrottlingBurstLimit"))):
+            problems["stage"].append(f"{name}: DefaultRouteSettings without ThrottlingRateLimit and ThrottlingBurstLimit")
+        log = props.get("AccessLogSettings") or {}
+        lacking = sorted(PUSH_ACCESS_LOG_FIELDS - _json_fields(log.get("Format")))
+        if not log.get("DestinationArn") or lacking:
+            problems["stage"].append(f"{name}: no JSON access log with {', '.join(lacking) or 'a destination'}")
+
+    routes = on_api("AWS::ApiGatewayV2::Route")
+    integrations = on_api("AWS::ApiGatewayV2::Integration")
+    permissions = resources(cfn, "AWS::Lambda::Permission")
+    keys = sorted(r["Properties"].get("RouteKey") for r in routes.values())
+    if keys != sorted(PUSH_ROUTES):
+        problems["routes"].append(f"routes {keys}, expected {sorted(PUSH_ROUTES)}")
+    api_ids = {resolver.ref(api), resolver.get_att(api, "ApiId")}
+    for route in routes.values():
+        key = route["Properties"].get("RouteKey")
+        targets = [i for i in _referenced(route["Properties"].get("Target")) if i in integrations]
+        if len(targets) != 1:
+            problems["routes"].append(f"{key}: targets {targets or 'no integration'}")
+            continue
+        integration = integrations[targets[0]]["Properties"]
+        invoked = [r for r in _referenced(integration.get("IntegrationUri")) if _function_behind(cfn, r)]
+        function = _function_behind(cfn, invoked[0]) if len(invoked) == 1 else None
+        crate = crates.get(function or "")
+        if integration.get("IntegrationType") != "AWS_PROXY" or crate != PUSH_ROUTES.get(key):
+            problems["routes"].append(f"{key}: invokes {crate or invoked} ({integration.get('IntegrationType')}), expected {PUSH_ROUTES.get(key)} (AWS_PROXY)")
+            continue
+        if cfn["Resources"][invoked[0]]["Type"] != "AWS::Lambda::Alias":
+            problems["routes"].append(f"{key}: invokes {invoked[0]}, not the function's alias (deployments would not reach it)")
+        # The permission must name what the integration invokes, for this API, stage and route.
+        expected = {f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{i}/{PUSH_STAGE}/{key}" for i in api_ids}
+        granted = [
+            p
+            for p in permissions.values()
+            if _referenced(p["Properties"].get("FunctionName")) == {invoked[0]}
+            and p["Properties"].get("Principal") == "apigateway.amazonaws.com"
+            and p["Properties"].get("Action") == "lambda:InvokeFunction"
+        ]
+        arns = [resolver.value(p["Properties"].get("SourceArn")) for p in granted]
+        if not arns or any(a not in expected for a in arns):
+            problems["permissions"].append(f"{key}: API Gateway may invoke {invoked[0]} from {arns or 'nowhere'}, expected only this API's {PUSH_STAGE}/{key}")
+
+    default = [n for n, r in routes.items() if r["Properties"].get("RouteKey") == "$default"]
+    answers = [
+        r["Properties"]
+        for r in on_api("AWS::ApiGatewayV2::RouteResponse").values()
+        if default and r["Properties"].get("RouteId") == {"Ref": default[0]}
+    ]
+    if not default or routes[default[0]]["Properties"].get("RouteResponseSelectionExpression") != "$default":
+        problems["route response"].append("the $default route has no RouteResponseSelectionExpression $default")
+    if [a.get("RouteResponseKey") for a in answers] != ["$default"]:
+        problems["route response"].append(f"route responses on $default: {[a.get('RouteResponseKey') for a in answers]}, expected ['$default']")
+    return problems
+
+
+def stream_problems(cfn: dict, resolver: Resolver) -> dict[str, list[str]]:
+    """What is wrong with the stream consumers, by check ("mappings", "iterator age alarm",
+    "dead-letter alarm", "manage connections"): an empty list passes."""
+    made = created(cfn, resolver, "AWS::CloudWatch::Alarm")
+    consumers = stream_consumers(cfn)
+    problems: dict[str, list[str]] = {"mappings": [], "iterator age alarm": [], "dead-letter alarm": [], "manage connections": []}
+    streamed = [n for n, t in resources(cfn, "AWS::DynamoDB::Table").items() if t["Properties"].get("StreamSpecification")]
+    for table in streamed:
+        if not any(table in _referenced(m.get("EventSourceArn")) for m in consumers.values()):
+            problems["mappings"].append(f"{table} has a stream that no function consumes")
+
+    consumer_functions = set()
+    for name, props in consumers.items():
+        function = _function_behind(cfn, _function_of(props.get("FunctionName")) or "")
+        consumer_functions.add(function)
+        wrong = []
+        if "ReportBatchItemFailures" not in (props.get("FunctionResponseTypes") or []):
+            wrong.append("no FunctionResponseTypes ReportBatchItemFailures")
+        if resolver.value(props.get("BisectBatchOnFunctionError")) not in (True, "true"):
+            wrong.append("BisectBatchOnFunctionError not true")
+        retries = _integer(resolver.value(props.get("MaximumRetryAttempts")))
+        if retries is None or not 0 <= retries <= MAX_STREAM_RETRIES:
+            wrong.append(f"MaximumRetryAttempts {retries}, expected 0 to {MAX_STREAM_RETRIES}")
+        age = _integer(resolver.value(props.get("MaximumRecordAgeInSeconds")))
+        if age is None or age <= 0:
+            wrong.append(f"MaximumRecordAgeInSeconds {age}, expected a bound")
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queues = [r for r in _referenced(destination) if cfn["Resources"].get(r, {}).get("Type") == "AWS::SQS::Queue"]
+        if not destination:
+            wrong.append("no OnFailure destination")
+        if not (props.get("FilterCriteria") or {}).get("Filters"):
+            wrong.append("no FilterCriteria")
+        if wrong:
+            problems["mappings"].append(f"{name}: {', '.join(wrong)}")
+
+        if resolver.conditions.get("FullMonitoring") and not any(_alarm_watches(a, "IteratorAge", function) for a in made.values()):
+            problems["iterator age alarm"].append(f"{function} has no IteratorAge alarm")
+        for queue in queues:
+            depth = [
+                a["Properties"]
+                for a in made.values()
+                if any(
+                    m.get("Namespace") == "AWS/SQS"
+                    and m.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+                    and {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}} in m.get("Dimensions", [])
+                    for m in _alarm_metrics(a)
+                )
+            ]
+            fires_on_one = [
+                p
+                for p in depth
+                if (p.get("ComparisonOperator"), _integer(resolver.value(p.get("Threshold"))))
+                in (("GreaterThanThreshold", 0), ("GreaterThanOrEqualToThreshold", 1))
+            ]
+            if not fires_on_one:
+                problems["dead-letter alarm"].append(f"{queue} (on-failure queue of {function}) has no alarm on ApproximateNumberOfMessagesVisible > 0")
+
+    # execute-api:ManageConnections: only the stream consumers, only this API's stage.
+    apis = [n for n, a in resources(cfn, "AWS::ApiGatewayV2::Api").items() if a["Properties"].get("ProtocolType") == "WEBSOCKET"]
+    prefixes = tuple(f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{resolver.ref(a)}/{PUSH_STAGE}/" for a in apis)
+    role_of = {}
+    for name, function in resources(cfn, "AWS::Lambda::Function").items():
+        for role in _referenced(function["Properties"].get("Role")):
+            role_of[role] = name
+    holders = set()
+    for role_name, role in resources(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            statements = resolver.value(policy["PolicyDocument"].get("Statement", []))
+            for statement in _list(statements):
+                action = "execute-api:ManageConnections"
+                if "NotAction" in statement:
+                    grants = not _matches(statement["NotAction"], action, case_insensitive=True)
+                else:
+                    grants = _matches(statement.get("Action", []), action, case_insensitive=True)
+                if statement.get("Effect") != "Allow" or not grants:
+                    continue
+                function = role_of.get(role_name, role_name)
+                holders.add(function)
+                if function not in consumer_functions:
+                    problems["manage connections"].append(f"{function} may call {action} and consumes no stream")
+                targets = _list(statement.get("Resource", []))
+                outside = [str(r) for r in targets if not (isinstance(r, str) and r.startswith(prefixes))]
+                if "NotResource" in statement or not targets or outside:
+                    problems["manage connections"].append(
+                        f"{function}: {action} on {', '.join(outside) or 'NotResource'}, expected only this API's stage {PUSH_STAGE}"
+                    )
+    for function in sorted(f for f in consumer_functions if f not in holders):
+        problems["manage connections"].append(f"{function} consumes the stream and may not post to connections")
+    return problems
+
+
+def check_push_channel(report: Report, tag: str, sam: dict, cfn: dict, resolver: Resolver) -> None:
+    what = {
+        "stage": f"exactly one WebSocket stage {PUSH_STAGE}, throttled (DefaultRouteSettings), with a JSON access log",
+        "routes": f"each WebSocket route invokes its own push-* crate through its alias ({', '.join(f'{k} {v}' for k, v in PUSH_ROUTES.items())})",
+        "permissions": f"each route's Lambda permission names the invoked alias and only this API's {PUSH_STAGE}/<route>",
+        "route response": "the $default route answers through a route response",
+        "mappings": f"every stream mapping: ReportBatchItemFailures, bisect, at most {MAX_STREAM_RETRIES} retries, a record age bound, an on-failure destination, a filter",
+        "iterator age alarm": "every stream consumer has an IteratorAge alarm",
+        "dead-letter alarm": "every on-failure queue has an alarm on ApproximateNumberOfMessagesVisible > 0",
+        "manage connections": f"execute-api:ManageConnections only for stream consumers, only on this API's stage {PUSH_STAGE}",
+    }
+    found = {**websocket_problems(sam, cfn, resolver), **stream_problems(cfn, resolver)}
+    for kind, problems in found.items():
+        if kind == "iterator age alarm" and not resolver.conditions.get("FullMonitoring"):
+            report.note(f"{tag} essential monitoring: no IteratorAge alarm (the dead-letter alarm stays)")
+            continue
+        report.check(not problems, f"{tag} push: {what[kind]}", "; ".join(problems))
 
 
 # ---------------------------------------------------------------------------------------------

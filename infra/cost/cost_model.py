@@ -11,8 +11,9 @@ channel with polling as fallback. No network: the prices are the constants below
 The idle cost is read from template.yaml itself: the resources CloudFormation creates for each
 samconfig.toml environment (Fn::ForEach expanded, conditions evaluated with that environment's
 parameter_overrides), priced per month: alarms per metric they read, dashboards, secrets, KMS
-keys, WAF web ACLs and their rules. Log groups, an SNS topic, DynamoDB on demand, Lambda and API
-Gateway cost nothing idle. It needs PyYAML (in the project's .venv).
+keys, WAF web ACLs and their rules. Log groups, an SNS topic, DynamoDB on demand and its stream,
+Lambda, API Gateway (REST and WebSocket) and SQS queues cost nothing idle (FREE_IDLE_TYPES); a
+resource type in neither list is refused. It needs PyYAML (in the project's .venv).
 
 What is measured and what is assumed:
 - Measured (from the report): requests per chat for every endpoint, the mean chat length the
@@ -77,6 +78,22 @@ IDLE_PRICES = {
     "kms_key": 1.00,
     "waf_web_acl": 5.00,
     "waf_rule": 1.00,
+}
+# Resource types (as template.yaml writes them, before SAM's transform) that cost nothing while
+# idle: billed per request, per GB or not at all. A type neither priced above nor listed here
+# stops idle_cost_of, so that a new kind of resource is priced on purpose, not 0 by omission.
+FREE_IDLE_TYPES = {
+    "AWS::Serverless::Function": "Lambda: per request and GB-second",
+    "AWS::Serverless::Api": "API Gateway REST: per request",
+    "AWS::Serverless::WebSocketApi": "API Gateway WebSocket: per message and connection minute",
+    "AWS::ApiGatewayV2::RouteResponse": "part of the WebSocket API",
+    "AWS::DynamoDB::Table": "on demand: per request and GB stored; Lambda's reads of its stream are free",
+    "AWS::SQS::Queue": "per request: the push dead-letter queue is written only on a failure, read by nobody",
+    "AWS::SNS::Topic": "per notification",
+    "AWS::SNS::Subscription": "per notification",
+    "AWS::Logs::LogGroup": "per GB ingested and stored",
+    "AWS::Logs::QueryDefinition": "free; a query is billed per GB it scans",
+    "AWS::WAFv2::WebACLAssociation": "free; the web ACL is priced",
 }
 DAYS_PER_MONTH = 30
 CHATS_PER_DAY = (0, 1_000, 100_000)
@@ -297,6 +314,8 @@ class IdleCost:
     kms_keys: int = 0
     waf_acls: int = 0
     waf_rules: int = 0
+    # Priced at 0 idle (FREE_IDLE_TYPES), counted so that the table says what it left out.
+    queues: int = 0
     # Per alarmed function logical id: the Lambda metrics its alarms watch.
     function_alarms: dict = field(default_factory=dict)
     functions: list = field(default_factory=list)
@@ -413,6 +432,10 @@ def idle_cost_of(template: dict, params: dict[str, str]) -> IdleCost:
             cost.waf_acls += 1
             rules = props.get("Rules", [])
             cost.waf_rules += len(rules) if isinstance(rules, list) else 0
+        elif kind == "AWS::SQS::Queue":
+            cost.queues += 1
+        elif kind not in FREE_IDLE_TYPES:
+            raise ValueError(f"{name}: {kind} has no idle price in the cost model (IDLE_PRICES or FREE_IDLE_TYPES)")
     cost.alarm_usd = round(cost.alarm_usd, 2)
     return cost
 
@@ -443,7 +466,8 @@ def render_idle(costs: dict[str, IdleCost]) -> str:
         + ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in IDLE_PRICES.items())
         + (f"; KMS keys: {sum(c.kms_keys for c in costs.values())}" if any(c.kms_keys for c in costs.values()) else "")
         + ". Nothing else in the stack is billed while idle (log groups, the SNS topic, DynamoDB on "
-        "demand, Lambda, API Gateway); X-Ray, logs and requests are billed per use."
+        "demand and its stream, Lambda, API Gateway REST and WebSocket, "
+        + f"SQS queues ({max(c.queues for c in costs.values())}, billed per request)); X-Ray, logs and requests are billed per use."
     )
     return "\n".join(lines)
 

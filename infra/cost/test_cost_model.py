@@ -111,7 +111,7 @@ class IdleCostTest(unittest.TestCase):
     def test_prod_keeps_an_errors_throttles_and_duration_alarm_per_function(self):
         prod = self.costs["prod"]
         self.assertEqual(prod.environment, "prod")
-        self.assertEqual(len(prod.functions), 25)
+        self.assertEqual(len(prod.functions), 31)
         for function in prod.functions:
             self.assertLessEqual({"Errors", "Throttles", "Duration"}, prod.function_alarms.get(function, set()), function)
         self.assertEqual(prod.dashboards, 1)
@@ -135,6 +135,26 @@ class IdleCostTest(unittest.TestCase):
         prod = cost_model.idle_cost_of(template, {"Environment": "prod"})
         self.assertEqual((dev.alarms, dev.alarm_metrics, dev.total), (2, 3, round(0.10 * 2 + 0.30 + 0.40, 2)))
         self.assertEqual(prod.total, round(dev.total + 3.00 + 5.00 + 2 * 1.00, 2))
+
+    def test_the_push_dead_letter_queue_is_free_idle_and_its_alarm_is_in_every_environment(self):
+        # Dev: the API 5XX alarm (2 metrics) and the dead-letter alarm (1); prod adds the
+        # consumer's IteratorAge alarm to the rest.
+        dev, prod = self.costs["default"], self.costs["prod"]
+        self.assertEqual((dev.alarms, dev.alarm_metrics, dev.queues), (2, 3, 1))
+        self.assertIn("IteratorAge", prod.function_alarms["PushFanoutFunction"])
+        template = {
+            "Resources": {
+                "Failures": {"Type": "AWS::SQS::Queue"},
+                "Depth": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"MetricName": "ApproximateNumberOfMessagesVisible", "Period": 300}},
+            }
+        }
+        cost = cost_model.idle_cost_of(template, {})
+        self.assertEqual((cost.queues, cost.alarms, cost.total), (1, 1, 0.10))
+
+    def test_a_resource_type_without_an_idle_price_is_refused(self):
+        template = {"Resources": {"Cache": {"Type": "AWS::ElastiCache::CacheCluster"}}}
+        with self.assertRaisesRegex(ValueError, "AWS::ElastiCache::CacheCluster has no idle price"):
+            cost_model.idle_cost_of(template, {})
 
     def test_the_command_prints_the_idle_table(self):
         out = io.StringIO()
