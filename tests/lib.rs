@@ -3,6 +3,7 @@
 //! [`fault_proxy`] puts a misbehaving DynamoDB between an API and that server.
 
 pub mod fault_proxy;
+pub mod push;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
