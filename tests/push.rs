@@ -160,7 +160,8 @@ impl PushClient {
             match tokio::time::timeout_at(deadline, self.socket.next()).await {
                 Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    self.received.push(serde_json::from_str(&text).expect("JSON"));
+                    self.received
+                        .push(serde_json::from_str(&text).expect("JSON"));
                 }
                 Ok(Some(Ok(_))) => {}
                 Ok(None) | Ok(Some(Err(_))) => return None,
@@ -175,7 +176,14 @@ impl PushClient {
         self.received
             .iter()
             .filter(|f| f["type"] == "message.created")
-            .filter(|f| seen.insert(f["data"]["messageId"].as_str().unwrap_or_default().to_owned()))
+            .filter(|f| {
+                seen.insert(
+                    f["data"]["messageId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
             .map(|f| f["data"].clone())
             .collect()
     }

@@ -360,14 +360,24 @@ fn closing_frame(
     }
 }
 
-/// The list hint: lists may have changed; here are the rows this hint knows of.
-pub fn list_hint(rows: Vec<ActiveSessionView>, id: String, at: DateTime<Utc>) -> Frame {
+/// Rows a list hint carries; more changed: the hint says `truncated` and lists re-read.
+pub const LIST_HINT_ROWS: usize = 20;
+
+/// The list hint: the lists may have changed; here are the rows this hint knows of, newest
+/// change first. Every list an agent shows can change with any row (all, waiting, unassigned).
+pub fn list_hint(mut rows: Vec<ActiveSessionView>, id: String, at: DateTime<Utc>) -> Frame {
+    let truncated = rows.len() > LIST_HINT_ROWS;
+    rows.truncate(LIST_HINT_ROWS);
     Frame {
         kind: "lists.changed",
         id,
         session_id: None,
         at,
-        data: json!({ "sessions": rows }),
+        data: json!({
+            "lists": ["all", "waiting", "unassigned"],
+            "sessions": rows,
+            "truncated": truncated,
+        }),
     }
 }
 

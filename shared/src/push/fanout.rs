@@ -54,7 +54,8 @@ pub async fn consume(
 
     let mut audiences = Audiences::new(store, now.timestamp(), sessions);
     let mut posts = Vec::new();
-    let mut rows: HashMap<SessionId, ActiveSessionView> = HashMap::new();
+    // The lists' rows this batch changed, the newest change last.
+    let mut rows: Vec<ActiveSessionView> = Vec::new();
     let mut failed = BTreeSet::new();
     for (index, plan) in plans.into_iter().enumerate() {
         let Some(plan) = plan else { continue };
@@ -88,7 +89,8 @@ pub async fn consume(
             failed.insert(index);
         }
         if let Some(row) = plan.list_row {
-            rows.insert(row.session_id.clone(), row);
+            rows.retain(|r| r.session_id != row.session_id);
+            rows.push(row);
         }
     }
 
@@ -129,7 +131,7 @@ pub async fn consume(
         let last = records.len().saturating_sub(1);
         // Not a state of any one session: clients do not order hints, they act on each.
         let id = sequence_of(&records[last]).to_owned();
-        if let Err(err) = send_list_hint(app, sender, rows.into_values().collect(), id).await {
+        if let Err(err) = send_list_hint(app, sender, rows.into_iter().rev().collect(), id).await {
             tracing::warn!(error = %err, "list hint not sent");
         }
     }
