@@ -30,8 +30,6 @@ GOOD = [
      "data": {"messageId": "msg_000000000003", "message": "How can I help?", "sender": "admin", "timestamp": AT}},
     {"type": "message.created", "id": "1100000000017454423010", "sessionId": SESSION, "at": AT,
      "data": {"messageId": "msg_000000000004", "message": "Hi", "sender": "admin", "timestamp": AT, "adminId": ADMIN}},
-    {"type": "session.started", "id": "1100000000017454423000", "sessionId": SESSION, "at": AT,
-     "data": {"status": "active", "waitingSince": None, "endReason": None}},
     {"type": "session.waiting", "id": "1100000000017454423005.1", "sessionId": SESSION, "at": AT,
      "data": {"status": "active", "waitingSince": AT, "endReason": None}},
     {"type": "session.ended", "id": "1100000000017454423020.1", "sessionId": SESSION, "at": AT,
@@ -84,19 +82,19 @@ class AsyncApiCheckTest(unittest.TestCase):
     def test_bad_frames_fail_with_where_and_why(self):
         bad = [dict(f) for f in GOOD]
         bad[0] = {**bad[0], "extra": 1}
-        bad[5] = {**bad[5], "id": "12a"}
-        bad[7] = {**bad[7], "data": {"side": "bot", "at": AT}}
-        bad[9] = {**bad[9], "data": {**bad[9]["data"], "sessions": [ROW] * 21}}
-        bad[11] = {"type": "pong", "at": AT, "data": {}}
+        bad[4] = {**bad[4], "id": "12a"}
+        bad[6] = {**bad[6], "data": {"side": "bot", "at": AT}}
+        bad[8] = {**bad[8], "data": {**bad[8]["data"], "sessions": [ROW] * 21}}
+        bad[10] = {"type": "pong", "at": AT, "data": {}}
         status, output = run(bad)
         found = "\n".join(failures(output))
         self.assertEqual(status, 1)
         self.assertIn("`message.created` frame(s) match", found)
         self.assertIn("frames.jsonl:1: (frame): Additional properties are not allowed ('extra' was unexpected)", found)
-        self.assertIn("frames.jsonl:6: id:", found)
-        self.assertIn("frames.jsonl:8: data/side: 'bot' is not one of ['user', 'admin']", found)
-        self.assertIn("frames.jsonl:10: data/sessions:", found)
-        self.assertIn("frames.jsonl:12: data: 't' is a required property", found)
+        self.assertIn("frames.jsonl:5: id:", found)
+        self.assertIn("frames.jsonl:7: data/side: 'bot' is not one of ['user', 'admin']", found)
+        self.assertIn("frames.jsonl:9: data/sessions:", found)
+        self.assertIn("frames.jsonl:11: data: 't' is a required property", found)
         self.assertEqual(len(failures(output)), 5, output)
 
     def test_a_type_the_document_does_not_have_fails(self):
@@ -104,8 +102,8 @@ class AsyncApiCheckTest(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(
             failures(output),
-            ["FAIL every frame's type is a message of the document: frames.jsonl:14: type 'message.deleted'; "
-             "frames.jsonl:15: not JSON (Expecting value)"],
+            ["FAIL every frame's type is a message of the document: frames.jsonl:13: type 'message.deleted'; "
+             "frames.jsonl:14: not JSON (Expecting value)"],
         )
 
     def test_a_message_never_seen_is_a_coverage_gap(self):
