@@ -17,10 +17,12 @@ The template uses the AWS::LanguageExtensions transform (Fn::ForEach); it is exp
 (infra/checks/language_extensions.py, compared with SAM CLI's own expander), as CloudFormation
 does before SAM's transform.
 
-With --iam-calls DIR it also checks the DynamoDB calls the test suite recorded per function
-(tests/lib.rs writes them to DIR) against each function's translated IAM policy: any call the
-policy does not allow fails, and so does a function that may use DynamoDB but was never seen
-calling it (a coverage gap).
+With --iam-calls DIR it also checks the calls the test suite recorded per function (tests/lib.rs
+writes them to DIR: DynamoDB actions, and `execute-api:ManageConnections` on
+`PushApi/<stage>/<METHOD>/@connections/<id>`) against each function's translated IAM policy,
+with `${PushApi}` and the pseudo parameters resolved as for the policies: any call the policy
+does not allow fails, and so does a function that may use DynamoDB or the management API but
+was never seen calling it (a coverage gap).
 
 Usage: template_checks.py [--iam-calls DIR]
 Prints one line per check and, last, `template checks: N passed, M failed`; exits 1 on a failure.
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import fnmatch
 import json
 import logging
 import re
@@ -1010,13 +1011,16 @@ def _list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def iam_wildcard(pattern: str, value: str, case_insensitive: bool = False) -> bool:
+    """IAM's matching: `*` any run of characters (`/` and `:` included), `?` one character,
+    everything else literal."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    flags = re.IGNORECASE | re.DOTALL if case_insensitive else re.DOTALL
+    return re.fullmatch(regex, value, flags) is not None
+
+
 def _matches(patterns, value: str, case_insensitive: bool = False) -> bool:
-    for pattern in _list(patterns):
-        if case_insensitive:
-            pattern, value = pattern.lower(), value.lower()
-        if fnmatch.fnmatchcase(value, pattern):
-            return True
-    return False
+    return any(iam_wildcard(pattern, value, case_insensitive) for pattern in _list(patterns))
 
 
 def condition_holds(condition: dict, context: dict[str, list[str]]) -> tuple[bool, str]:
@@ -1060,36 +1064,66 @@ def allowed(statements: list[dict], action: str, resource: str, context: dict[st
     return allow, "" if allow else why
 
 
+# The services whose calls the tests record (test_support::iam_calls), by IAM prefix.
+RECORDED_SERVICES = {"dynamodb": "DynamoDB", "execute-api": "management API"}
+
+
+def read_calls(calls_dir: Path) -> set[tuple]:
+    """(function, action, index, leading key, resource) of every recorded call."""
+    calls = set()
+    for path in sorted(calls_dir.glob("*.json")):
+        for call in json.loads(path.read_text()):
+            calls.add((call["function"], call["action"], call.get("index"), call.get("leadingKey"), call.get("resource")))
+    return calls
+
+
+def full_action(action: str) -> str:
+    """DynamoDB's actions are recorded without their prefix, the others in full."""
+    return action if ":" in action else f"dynamodb:{action}"
+
+
+def call_verdict(call: tuple, policies: dict[str, list[dict]], resolver: Resolver) -> tuple[bool, str, str]:
+    """Whether the function's policy allows one recorded call: (allowed, what, why not)."""
+    function, action, index, leading_key, resource = call
+    action = full_action(action)
+    if resource is not None:
+        # `<api logical id>/<stage>/<METHOD>/@connections/<id>`: the id resolved as `${PushApi}` is.
+        api, _, rest = resource.partition("/")
+        physical = resolver.ref(api) if api in resolver.cfn["Resources"] else api
+        service = action.split(":", 1)[0]
+        arn = f"arn:{PARTITION}:{service}:{REGION}:{ACCOUNT}:{physical}/{rest}"
+        ok, why = allowed(policies.get(function, []), action, arn, {})
+        return ok, f"IAM {function}: {action} on {resource}", why
+    arn = resolver.get_att("ChatTable", "Arn") + (f"/index/{index}" if index else "")
+    context = {"dynamodb:LeadingKeys": [leading_key]} if leading_key else {}
+    ok, why = allowed(policies.get(function, []), action, arn, context)
+    target = f"index {index}" if index else "table"
+    key = f" key {leading_key}" if leading_key else ""
+    return ok, f"IAM {function}: {action} on {target}{key}", why
+
+
 def check_iam_calls(report: Report, sam: dict, cfn: dict, params: dict[str, str], calls_dir: Path) -> None:
     resolver = Resolver(cfn, params)
-    files = sorted(calls_dir.glob("*.json"))
-    if not report.check(bool(files), f"IAM: DynamoDB calls recorded by the tests in {calls_dir}", "no recordings: run the cargo tests first"):
+    calls = read_calls(calls_dir)
+    if not report.check(bool(calls), f"IAM: calls recorded by the tests in {calls_dir}", "no recordings: run the cargo tests first"):
         return
-    calls = set()
-    for path in files:
-        for call in json.loads(path.read_text()):
-            calls.add((call["function"], call["action"], call.get("index"), call.get("leadingKey")))
     policies = {n: resolver.value(s) for n, s in function_policies(cfn, sam).items()}
-    table_arn = resolver.get_att("ChatTable", "Arn")
 
-    for function, action, index, leading_key in sorted(calls, key=lambda c: tuple(str(x) for x in c)):
-        resource = table_arn + (f"/index/{index}" if index else "")
-        context = {"dynamodb:LeadingKeys": [leading_key]} if leading_key else {}
-        ok, why = allowed(policies.get(function, []), f"dynamodb:{action}", resource, context)
-        target = f"index {index}" if index else "table"
-        key = f" key {leading_key}" if leading_key else ""
-        report.check(ok, f"IAM {function}: dynamodb:{action} on {target}{key}", why)
+    for call in sorted(calls, key=lambda c: tuple(str(x) for x in c)):
+        ok, what, why = call_verdict(call, policies, resolver)
+        report.check(ok, what, why)
 
     for function, statements in sorted(policies.items()):
-        granted = sorted(
-            {a for s in statements if s.get("Effect") == "Allow" for a in _list(s.get("Action", [])) if a.startswith("dynamodb:")}
-        )
-        used = {f"dynamodb:{a}" for f, a, _, _ in calls if f == function}
-        if granted:
-            report.check(bool(used), f"IAM {function}: the tests exercised its DynamoDB calls", f"granted {granted}, no call recorded (coverage gap)")
-        unused = [a for a in granted if a not in used]
-        if used and unused:
-            report.note(f"IAM {function}: granted but not called in the tests: {', '.join(unused)}")
+        for service, title in RECORDED_SERVICES.items():
+            granted = sorted(
+                {a for s in statements if s.get("Effect") == "Allow" for a in _list(s.get("Action", [])) if a.startswith(f"{service}:")}
+            )
+            used = {full_action(a) for f, a, *_ in calls if f == function and full_action(a).startswith(f"{service}:")}
+            if granted:
+                report.check(bool(used), f"IAM {function}: the tests exercised its {title} calls", f"granted {granted}, no call recorded (coverage gap)")
+            unused = [a for a in granted if a not in used]
+            if used and unused:
+                report.note(f"IAM {function}: granted but not called in the tests: {', '.join(unused)}")
 
     secret_readers = [
         name
@@ -1103,7 +1137,7 @@ def check_iam_calls(report: Report, sam: dict, cfn: dict, params: dict[str, str]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iam-calls", type=Path, help="directory of recorded DynamoDB calls")
+    parser.add_argument("--iam-calls", type=Path, help="directory of recorded IAM calls")
     args = parser.parse_args()
 
     logging.disable(logging.WARNING)  # the translator's notes about its own feature toggles

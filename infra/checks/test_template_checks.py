@@ -1,5 +1,6 @@
 """The monitoring, deployment-alarm and push channel checks of template_checks.py can fail (a
-check that cannot is worthless), and the Fn::ForEach expansion they rely on: `.venv-tools/bin/python infra/checks/test_template_checks.py`
+check that cannot is worthless), so can the recorded-calls IAM check, and the Fn::ForEach
+expansion they rely on: `.venv-tools/bin/python infra/checks/test_template_checks.py`
 (run by `make template-check`)."""
 
 import copy
@@ -220,6 +221,69 @@ class PushChannelCheckTest(unittest.TestCase):
         raw["Resources"]["PushMessageFunction"]["Properties"]["Policies"][0]["Statement"].append(grant)
         found = failing(push_problems(raw))
         self.assertEqual(found, {"manage connections": ["PushMessageFunction may call execute-api:ManageConnections and consumes no stream"]})
+
+
+class IamCallsCheckTest(unittest.TestCase):
+    """The push consumer's own policy from template.yaml, in a template around it small enough
+    to translate on its own."""
+
+    @classmethod
+    def setUpClass(cls):
+        fanout = copy.deepcopy(RAW["Resources"]["PushFanoutFunction"])
+        properties = fanout["Properties"]
+        properties.pop("DeploymentPreference", None)
+        properties.pop("Events", None)
+        properties.update({"Handler": "bootstrap", "Runtime": "provided.al2023"})
+        sam = {
+            "Transform": "AWS::Serverless-2016-10-31",
+            "Resources": {
+                "ChatTable": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}],
+                        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
+                        "BillingMode": "PAY_PER_REQUEST",
+                    },
+                },
+                "PushApi": {
+                    "Type": "AWS::ApiGatewayV2::Api",
+                    "Properties": {"Name": "push", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+                },
+                "PushFanoutFunction": fanout,
+            },
+        }
+        cfn = tc.translate(sam, {})
+        cls.resolver = tc.Resolver(cfn, {})
+        cls.policies = {n: cls.resolver.value(s) for n, s in tc.function_policies(cfn, sam).items()}
+
+    def verdict(self, action, resource=None, leading_key=None):
+        call = ("push-fanout", action, None, leading_key, resource)
+        return tc.call_verdict(call, self.policies, self.resolver)[0]
+
+    def test_posts_and_closes_on_the_stage_are_allowed(self):
+        self.assertTrue(self.verdict("execute-api:ManageConnections", "PushApi/v1/POST/@connections/<id>"))
+        self.assertTrue(self.verdict("execute-api:ManageConnections", "PushApi/v1/DELETE/@connections/<id>"))
+
+    def test_a_wrong_stage_method_or_api_fails(self):
+        for resource in (
+            "PushApi/v2/POST/@connections/<id>",
+            "PushApi//POST/@connections/<id>",
+            "PushApi/v1/GET/@connections/<id>",
+            "OtherApi/v1/POST/@connections/<id>",
+        ):
+            self.assertFalse(self.verdict("execute-api:ManageConnections", resource), resource)
+
+    def test_dynamodb_calls_are_checked_as_before(self):
+        self.assertTrue(self.verdict("Query", leading_key="SESSION#<id>"))
+        self.assertFalse(self.verdict("Query", leading_key="TICKET#<id>"))
+        self.assertFalse(self.verdict("PutItem", leading_key="SESSION#<id>"))
+
+    def test_iam_wildcards(self):
+        self.assertTrue(tc.iam_wildcard("a:*/v1/*/@connections/*", "a:x/v1/POST/@connections/<id>"))
+        self.assertTrue(tc.iam_wildcard("a?c", "abc"))
+        self.assertFalse(tc.iam_wildcard("a[b]c", "abc"))
+        self.assertTrue(tc.iam_wildcard("a[b]c", "a[b]c"))
+        self.assertTrue(tc.iam_wildcard("DynamoDB:query", "dynamodb:Query", case_insensitive=True))
 
 
 class ExpansionTest(unittest.TestCase):

@@ -5,8 +5,10 @@
 pub mod dynamodb_server;
 pub mod gateway;
 pub mod registry;
+pub mod stream;
 pub mod template;
 
 pub use dynamodb_server::DynamoDbServer;
 pub use gateway::{Gateway, RunningGateway};
+pub use stream::{RunningStreamMapping, StartingPosition, StreamMapping};
 pub use template::{Route, Template};

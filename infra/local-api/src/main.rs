@@ -4,9 +4,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chat_core::push::PushSender;
 use chat_core::sign_in::accounts::AdminAccounts;
 use chat_core::{App, Config, SystemClock};
-use local_api::{registry, DynamoDbServer, Gateway, Template};
+use local_api::{registry, DynamoDbServer, Gateway, StartingPosition, StreamMapping, Template};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -62,7 +63,13 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = chat_core::app::dynamodb_client(&sdk);
     let template = Template::workspace_default()?;
-    template.ensure_table(&client, &config.table_name).await?;
+    let created = template.ensure_table(&client, &config.table_name).await?;
+    // The stream consumer is a function of its own: its own App, as on Lambda.
+    let consumer_app = Arc::new(App::new(
+        client.clone(),
+        config.clone(),
+        Arc::new(SystemClock),
+    ));
     let table = config.table_name.clone();
     let idle_timeout = config.idle_timeout;
     let app = App::new(client, config, Arc::new(SystemClock));
@@ -104,6 +111,20 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
     let gateway = Gateway::new(app, &template, &registry::endpoints())?
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await?;
+    // The table's stream feeds its consumer, as the template's event source mapping does; a
+    // table made just now is read from its first record.
+    let stream = match StreamMapping::from_template(&template, &registry::endpoints())? {
+        Some(mapping) => {
+            let mapping = if created {
+                mapping.starting_position(StartingPosition::TrimHorizon)
+            } else {
+                mapping
+            };
+            let sender = PushSender::new(&sdk, &format!("{}/v1", gateway.url()));
+            Some(mapping.start(consumer_app, sender, &endpoint).await?)
+        }
+        None => None,
+    };
     let stage = template.stage_name()?;
     println!(
         "Support chat API: {}/{stage}  (table {table})",
@@ -140,6 +161,9 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
         _ = terminate.recv() => {}
     }
     sweeper.abort();
+    if let Some(stream) = stream {
+        stream.stop().await;
+    }
     gateway.stop().await;
     drop(server);
     Ok(())

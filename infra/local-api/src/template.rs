@@ -2,7 +2,8 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_yaml::Value;
@@ -33,6 +34,18 @@ pub struct Route {
     pub path: String,
     /// The function's `CodeUri` directory name (its crate under `functions/`).
     pub function: String,
+}
+
+/// A function's `Type: DynamoDB` event: the stream's event source mapping.
+#[derive(Debug, Clone)]
+pub struct DynamoDbEvent {
+    /// The function's `CodeUri` directory name.
+    pub function: String,
+    /// The event's `Properties` as written (`Stream` is an intrinsic: the local stream is
+    /// the table's own).
+    pub properties: Value,
+    /// The function's `Timeout` (else the template's `Globals`, else SAM's 3 s).
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +139,44 @@ impl Template {
         Ok(routes)
     }
 
+    /// Every `Type: DynamoDB` event of every function (the stream consumers).
+    pub fn dynamodb_events(&self) -> Result<Vec<DynamoDbEvent>, TemplateError> {
+        let mut found = Vec::new();
+        for (name, function) in self.resources_of_type("AWS::Serverless::Function")? {
+            let properties = function
+                .get("Properties")
+                .ok_or_else(|| shape(format!("{name} has no Properties")))?;
+            let events = properties.get("Events").and_then(Value::as_mapping);
+            for event in events.into_iter().flat_map(|e| e.values()) {
+                if str_at(event, "Type") != Some("DynamoDB") {
+                    continue;
+                }
+                let code_uri = str_at(properties, "CodeUri")
+                    .ok_or_else(|| shape(format!("{name} has no CodeUri")))?;
+                found.push(DynamoDbEvent {
+                    function: code_uri
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(code_uri)
+                        .to_owned(),
+                    properties: event.get("Properties").cloned().unwrap_or(Value::Null),
+                    timeout_seconds: properties
+                        .get("Timeout")
+                        .or_else(|| {
+                            self.root
+                                .get("Globals")
+                                .and_then(|g| g.get("Function"))
+                                .and_then(|f| f.get("Timeout"))
+                        })
+                        .and_then(Value::as_u64)
+                        .unwrap_or(3),
+                });
+            }
+        }
+        Ok(found)
+    }
+
     /// Functions started by a `Schedule` event (not by a route), by `CodeUri` directory name.
     pub fn scheduled_functions(&self) -> Result<Vec<String>, TemplateError> {
         let mut names = Vec::new();
@@ -190,20 +241,21 @@ impl Template {
             .ok_or_else(|| shape("the table has no Properties"))
     }
 
-    /// Creates the table exactly as the template defines it (keys, indexes, TTL), unless a
-    /// table of that name exists already.
+    /// Creates the table exactly as the template defines it (keys, indexes, stream, TTL),
+    /// unless a table of that name exists already. True when it created the table (a stream
+    /// consumer then reads that stream from its start: nothing was written before it).
     pub async fn ensure_table(
         &self,
         client: &Client,
         table_name: &str,
-    ) -> Result<(), TemplateError> {
+    ) -> Result<bool, TemplateError> {
         let existing = client
             .list_tables()
             .send()
             .await
             .map_err(|e| TemplateError::CreateTable(e.to_string()))?;
         if existing.table_names().iter().any(|t| t == table_name) {
-            return Ok(());
+            return Ok(false);
         }
         let props = self.table_properties()?;
         let list = |key: &str| {
@@ -236,6 +288,17 @@ impl Template {
             .billing_mode(BillingMode::from(
                 str_at(props, "BillingMode").unwrap_or("PAY_PER_REQUEST"),
             ));
+        if let Some(stream) = props.get("StreamSpecification") {
+            let view = str_at(stream, "StreamViewType")
+                .ok_or_else(|| shape("StreamSpecification without StreamViewType"))?;
+            request = request.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view))
+                    .build()
+                    .map_err(|e| shape(e.to_string()))?,
+            );
+        }
         for index in list("GlobalSecondaryIndexes") {
             let projection = index.get("Projection");
             let mut built = Projection::builder().projection_type(ProjectionType::from(
@@ -285,7 +348,7 @@ impl Template {
                 .await
                 .map_err(|e| TemplateError::CreateTable(e.to_string()))?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 

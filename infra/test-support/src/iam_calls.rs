@@ -1,8 +1,11 @@
-//! Which DynamoDB IAM actions each function needs, as observed: the local gateway runs every
-//! handler inside [`serving`], and the [`IamCallRecorder`] interceptor turns each request the
-//! SDK sends into the IAM actions AWS checks for it, on which resource and partition key. The
-//! test suite writes what it saw to a file; `infra/checks/template_checks.py --iam-calls`
-//! compares it with each function's policy in `template.yaml`.
+//! Which IAM actions each function needs, as observed: the local gateway runs every handler
+//! inside [`serving`], and the [`IamCallRecorder`] interceptor turns each request the SDK sends
+//! into the IAM actions AWS checks for it: DynamoDB's on which resource and partition key, the
+//! WebSocket management API's (`execute-api:ManageConnections`) on which API, stage, method
+//! and connection. The recorder is an `Intercept`, the one trait every SDK client re-exports,
+//! so the same recorder goes on the DynamoDB and the management API clients. The test suite
+//! writes what it saw to a file; `infra/checks/template_checks.py --iam-calls` compares it
+//! with each function's policy in `template.yaml`.
 
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -29,18 +32,52 @@ pub fn serving_function() -> Option<&'static str> {
     SERVING.try_with(|name| *name).ok()
 }
 
-/// One IAM authorization AWS makes for a DynamoDB request.
+/// The WebSocket API's id in the local stack: the template's logical id, so that the IAM check
+/// can resolve the `${PushApi}` of the policies (on AWS it is the host's first label).
+pub const LOCAL_PUSH_API_ID: &str = "PushApi";
+
+/// One IAM authorization AWS makes for a request.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IamCall {
     pub function: String,
-    /// Without the `dynamodb:` prefix.
+    /// DynamoDB's without the `dynamodb:` prefix; any other service's in full
+    /// (`execute-api:ManageConnections`).
     pub action: String,
     /// The index queried, when the resource is an index rather than the table.
     pub index: Option<String>,
     /// The partition key value's shape (`SESSION#<id>`, `HEALTH`): what
     /// `dynamodb:LeadingKeys` conditions match.
     pub leading_key: Option<String>,
+    /// The resource after `arn:<partition>:<service>:<region>:<account>:`, where the table is
+    /// not it: `PushApi/v1/POST/@connections/<id>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// The management API's action for a request to `uri` (the stage URL and
+/// `/@connections/{id}`): `<api-id>/<stage>/<METHOD>/@connections/<id>`, what
+/// `execute-api:ManageConnections` is authorized on.
+pub fn manage_connections_resource(method: &str, uri: &str) -> String {
+    let after_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let (host, path) = after_scheme
+        .split_once('/')
+        .map_or((after_scheme, ""), |(host, path)| (host, path));
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let api = match host.split_once(".execute-api.") {
+        Some((id, _)) => id,
+        None => LOCAL_PUSH_API_ID,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let stage = ["@connections/", "%40connections/"]
+        .iter()
+        .find_map(|marker| path.find(marker).map(|at| &path[..at]))
+        .unwrap_or(path)
+        .trim_matches('/');
+    format!(
+        "{api}/{stage}/{}/@connections/<id>",
+        method.to_ascii_uppercase()
+    )
 }
 
 /// `SESSION#chat_1` -> `SESSION#<id>`: one entry per kind of partition, not per session.
@@ -197,8 +234,18 @@ impl Intercept for IamCallRecorder {
         let Some(function) = serving_function() else {
             return Ok(()); // the test's own reads and writes, not a function's
         };
-        let operation = cfg
-            .load::<Metadata>()
+        let metadata = cfg.load::<Metadata>();
+        if metadata.is_some_and(|m| m.service() == "ApiGatewayManagementApi") {
+            let request = context.request();
+            return self.record(vec![IamCall {
+                function: function.to_owned(),
+                action: "execute-api:ManageConnections".to_owned(),
+                index: None,
+                leading_key: None,
+                resource: Some(manage_connections_resource(request.method(), request.uri())),
+            }]);
+        }
+        let operation = metadata
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "unknown".to_owned());
         let body: Value = context
@@ -214,6 +261,7 @@ impl Intercept for IamCallRecorder {
                 action,
                 index,
                 leading_key,
+                resource: None,
             })
             .collect();
         self.record(calls)
@@ -298,6 +346,75 @@ mod tests {
         assert_eq!(
             actions("GetItem", json!({ "Key": { "PK": { "S": "HEALTH" } } })),
             [call("GetItem", None, Some("HEALTH"))]
+        );
+    }
+
+    #[test]
+    fn a_management_call_names_its_api_stage_method_and_connection_shape() {
+        assert_eq!(
+            manage_connections_resource("POST", "http://127.0.0.1:3000/v1/@connections/abc%3D"),
+            "PushApi/v1/POST/@connections/<id>"
+        );
+        assert_eq!(
+            manage_connections_resource(
+                "delete",
+                "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1/%40connections/x"
+            ),
+            "a1b2c3/v1/DELETE/@connections/<id>"
+        );
+        // At the root (no stage in the URL): an empty stage, which no policy allows.
+        assert_eq!(
+            manage_connections_resource("GET", "http://localhost:3000/@connections/x"),
+            "PushApi//GET/@connections/<id>"
+        );
+    }
+
+    #[test]
+    fn a_dynamodb_call_is_written_as_before() {
+        let call = IamCall {
+            function: "f".into(),
+            action: "GetItem".into(),
+            index: None,
+            leading_key: Some("HEALTH".into()),
+            resource: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&call).unwrap(),
+            serde_json::json!({"function": "f", "action": "GetItem", "index": null, "leadingKey": "HEALTH"})
+        );
+    }
+
+    #[tokio::test]
+    async fn the_recorder_goes_on_the_management_api_client_too() {
+        use aws_sdk_apigatewaymanagement as management;
+        let recorder = IamCallRecorder::default();
+        let config = management::Config::builder()
+            .behavior_version(management::config::BehaviorVersion::latest())
+            .region(management::config::Region::new("us-east-1"))
+            .credentials_provider(management::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .retry_config(management::config::retry::RetryConfig::disabled())
+            // Nothing listens there: the call fails after the recorder saw it.
+            .endpoint_url("http://127.0.0.1:9/v1")
+            .interceptor(recorder.clone())
+            .build();
+        let client = management::Client::from_conf(config);
+        let post = client
+            .post_to_connection()
+            .connection_id("L0SM9cOFvHcCIhw=")
+            .data(management::primitives::Blob::new("{}"))
+            .send();
+        assert!(serving("push-fanout", post).await.is_err());
+        assert_eq!(
+            recorder.calls().into_iter().collect::<Vec<_>>(),
+            [IamCall {
+                function: "push-fanout".into(),
+                action: "execute-api:ManageConnections".into(),
+                index: None,
+                leading_key: None,
+                resource: Some("PushApi/v1/POST/@connections/<id>".into()),
+            }]
         );
     }
 
