@@ -2,8 +2,10 @@
 //! does: match a route of `template.yaml`, build the proxy event (path and query parameters,
 //! single- and multi-value headers, body, request context), hand it to that function's
 //! handler through lambda_http's own event parser, and send back what the handler returned.
+//! The template's WebSocket API is served on the same port ([`crate::websocket`]).
 
 use crate::template::{Route, Template, TemplateError};
+use crate::websocket::WebSocketApi;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use bytes::Bytes;
@@ -35,6 +37,8 @@ pub enum GatewayError {
     Template(#[from] TemplateError),
     #[error("template.yaml routes {route} to function {function:?}, which has no handler in the local registry")]
     UnknownFunction { route: String, function: String },
+    #[error("template.yaml routes WebSocket {route} to function {function:?}, whose handler is not a WebSocket one")]
+    NotASocketHandler { route: String, function: String },
     #[error("cannot listen: {0}")]
     Bind(#[from] std::io::Error),
 }
@@ -113,11 +117,12 @@ fn decode(text: &str) -> String {
 }
 
 pub struct Gateway {
-    app: App,
+    app: Arc<App>,
     routes: Vec<CompiledRoute>,
     /// The template's stage: every route is served under `/{stage}/...` (the execute-api URL)
     /// and at `/...` (a custom domain mapped to the root), as deployed.
     stage: String,
+    websocket: Option<Arc<WebSocketApi>>,
 }
 
 /// A request path split the way API Gateway sees it: the part the route matches, and the path
@@ -140,8 +145,56 @@ fn split_stage<'a>(path: &'a str, stage: &str) -> CalledPath<'a> {
     }
 }
 
+/// The gateway's port, bound before the [`App`] exists, so that the configuration can name
+/// the URLs it is reached at ([`Self::push_url`]).
+pub struct GatewayListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl GatewayListener {
+    pub async fn bind(addr: SocketAddr) -> Result<Self, GatewayError> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Self { listener, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://{addr}/{stage}`: where clients open the template's WebSocket API
+    /// (`Config::push_url`); `None` if the template has none.
+    pub fn push_url(&self, template: &Template) -> Result<Option<String>, TemplateError> {
+        Ok(template
+            .websocket_api()?
+            .map(|api| push_url(self.addr, &api.stage)))
+    }
+
+    /// `http://{addr}/{stage}`: the WebSocket API's management endpoint
+    /// (`PUSH_CALLBACK_URL`, a `PushSender`'s URL); `None` if the template has none.
+    pub fn push_callback_url(&self, template: &Template) -> Result<Option<String>, TemplateError> {
+        Ok(template
+            .websocket_api()?
+            .map(|api| push_callback_url(self.addr, &api.stage)))
+    }
+}
+
+fn push_url(addr: SocketAddr, stage: &str) -> String {
+    format!("ws://{addr}/{stage}")
+}
+
+fn push_callback_url(addr: SocketAddr, stage: &str) -> String {
+    format!("http://{addr}/{stage}")
+}
+
 pub struct RunningGateway {
     pub addr: SocketAddr,
+    websocket: Option<Arc<WebSocketApi>>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -151,19 +204,46 @@ impl RunningGateway {
         format!("http://{}", self.addr)
     }
 
+    /// Where clients open the WebSocket API: `ws://{addr}/{stage}`.
+    pub fn push_url(&self) -> Option<String> {
+        self.websocket
+            .as_ref()
+            .map(|api| push_url(self.addr, api.stage()))
+    }
+
+    /// The management endpoint a `PushSender` posts to: `http://{addr}/{stage}`.
+    pub fn push_callback_url(&self) -> Option<String> {
+        self.websocket
+            .as_ref()
+            .map(|api| push_callback_url(self.addr, api.stage()))
+    }
+
+    /// WebSocket connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.websocket
+            .as_ref()
+            .map_or(0, |api| api.open_connections())
+    }
+
+    /// Stops accepting, and closes the open WebSocket connections with 1001 "Going away".
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(api) = &self.websocket {
+            api.close_all();
+        }
     }
 }
 
 impl Gateway {
-    /// Routes every Api event of the template to the registered handler of its function.
+    /// Routes every Api event of the template, and every route of its WebSocket API, to the
+    /// registered handler of its function.
     pub fn new(
         app: App,
         template: &Template,
         endpoints: &[Endpoint],
     ) -> Result<Self, GatewayError> {
+        let app = Arc::new(app);
         let routes = template
             .routes()?
             .into_iter()
@@ -179,16 +259,30 @@ impl Gateway {
                 Ok(CompiledRoute::compile(&route, endpoint))
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
+        let websocket = match template.websocket_api()? {
+            Some(spec) => Some(Arc::new(WebSocketApi::new(
+                Arc::clone(&app),
+                spec,
+                endpoints,
+            )?)),
+            None => None,
+        };
         Ok(Self {
             app,
             routes,
             stage: template.stage_name()?,
+            websocket,
         })
     }
 
     pub async fn bind(self, addr: SocketAddr) -> Result<RunningGateway, GatewayError> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        Ok(self.serve(GatewayListener::bind(addr).await?))
+    }
+
+    /// Serves on a port bound earlier.
+    pub fn serve(self, listener: GatewayListener) -> RunningGateway {
+        let GatewayListener { listener, addr } = listener;
+        let websocket = self.websocket.clone();
         let gateway = Arc::new(self);
         let (shutdown, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -207,30 +301,33 @@ impl Gateway {
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
                         let gateway = Arc::clone(&gateway);
-                        async move { Ok::<_, Infallible>(gateway.serve(request, peer).await) }
+                        async move { Ok::<_, Infallible>(gateway.answer(request, peer, addr).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
                         .await;
                 });
             }
         });
-        Ok(RunningGateway {
+        RunningGateway {
             addr,
+            websocket,
             shutdown,
             task,
-        })
+        }
     }
 
-    async fn serve(
+    async fn answer(
         &self,
         request: hyper::Request<Incoming>,
         peer: SocketAddr,
+        local: SocketAddr,
     ) -> hyper::Response<Full<Bytes>> {
         let started = std::time::Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let response = self.dispatch(request, peer).await;
+        let response = self.dispatch(request, peer, local).await;
         tracing::info!(
             %method,
             %path,
@@ -245,7 +342,15 @@ impl Gateway {
         &self,
         request: hyper::Request<Incoming>,
         peer: SocketAddr,
+        local: SocketAddr,
     ) -> hyper::Response<Full<Bytes>> {
+        if let Some(websocket) = &self.websocket {
+            if is_websocket_upgrade(request.headers())
+                && websocket.serves_upgrade_at(request.uri().path())
+            {
+                return websocket.connect(request, peer, local).await;
+            }
+        }
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -257,6 +362,11 @@ impl Gateway {
                 )
             }
         };
+        if let Some(websocket) = &self.websocket {
+            if let Some(connection_id) = websocket.management_target(parts.uri.path()) {
+                return websocket.manage(&parts.method, &connection_id, &body);
+            }
+        }
         let path = split_stage(parts.uri.path(), &self.stage);
         let matched = self
             .routes
@@ -306,6 +416,54 @@ impl Gateway {
     }
 }
 
+fn is_websocket_upgrade(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// API Gateway's single- and multi-value forms of headers or query parameters: the last
+/// value of each name, and all of them in order.
+pub(crate) fn single_and_multi(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut single = Map::new();
+    let mut multi: Map<String, Value> = Map::new();
+    for (name, value) in pairs {
+        single.insert(name.clone(), Value::String(value.clone()));
+        match multi.get_mut(&name) {
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            _ => {
+                multi.insert(name, json!([value]));
+            }
+        }
+    }
+    (single, multi)
+}
+
+/// A query string's parameters, decoded, in order.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+/// API Gateway sends `null`, not `{}`, for an empty map.
+pub(crate) fn or_null(map: Map<String, Value>) -> Value {
+    if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    }
+}
+
 /// The event API Gateway's REST API sends a Lambda proxy integration.
 fn proxy_event(
     parts: &http::request::Parts,
@@ -316,54 +474,19 @@ fn proxy_event(
     path: &CalledPath<'_>,
     stage: &str,
 ) -> Value {
-    let mut headers = Map::new();
-    let mut multi_headers: Map<String, Value> = Map::new();
-    let mut add_header = |name: &str, value: String| {
-        headers.insert(name.to_owned(), Value::String(value.clone()));
-        match multi_headers.get_mut(name) {
-            Some(Value::Array(values)) => values.push(Value::String(value)),
-            _ => {
-                multi_headers.insert(name.to_owned(), json!([value]));
-            }
-        }
-    };
-    for (name, value) in &parts.headers {
-        add_header(
-            name.as_str(),
+    let client_headers = parts.headers.iter().map(|(name, value)| {
+        (
+            name.as_str().to_owned(),
             String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        );
-    }
+        )
+    });
     // What API Gateway adds in front of every integration.
-    add_header("x-forwarded-for", peer.ip().to_string());
-    add_header("x-forwarded-proto", "http".to_owned());
-    add_header("x-forwarded-port", peer.port().to_string());
-
-    let mut query = Map::new();
-    let mut multi_query: Map<String, Value> = Map::new();
-    for pair in parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (key, value) = (decode(key), decode(value));
-        query.insert(key.clone(), Value::String(value.clone()));
-        match multi_query.get_mut(&key) {
-            Some(Value::Array(values)) => values.push(Value::String(value)),
-            _ => {
-                multi_query.insert(key, json!([value]));
-            }
-        }
-    }
-    let or_null = |map: Map<String, Value>| {
-        if map.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(map)
-        }
-    };
+    let (headers, multi_headers) = single_and_multi(client_headers.chain([
+        ("x-forwarded-for".to_owned(), peer.ip().to_string()),
+        ("x-forwarded-proto".to_owned(), "http".to_owned()),
+        ("x-forwarded-port".to_owned(), peer.port().to_string()),
+    ]));
+    let (query, multi_query) = single_and_multi(query_pairs(parts.uri.query()));
 
     let (body, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),

@@ -1,14 +1,18 @@
 //! The local stack, our stand-in for `sam local` (which needs Docker): a DynamoDB-compatible
-//! server, the table `template.yaml` defines, and an HTTP gateway that hands each function's
-//! handler the same event API Gateway (REST, proxy integration) would.
+//! server, the table `template.yaml` defines, and one port serving what API Gateway would:
+//! the REST API, handing each function's handler the event of a Lambda proxy integration
+//! ([`gateway`]), and the WebSocket API with its `@connections` management endpoint
+//! ([`websocket`]), whose routes get the WebSocket proxy events.
 
 pub mod dynamodb_server;
 pub mod gateway;
 pub mod registry;
 pub mod stream;
 pub mod template;
+pub mod throttle;
+pub mod websocket;
 
 pub use dynamodb_server::DynamoDbServer;
-pub use gateway::{Gateway, RunningGateway};
+pub use gateway::{Gateway, GatewayListener, RunningGateway};
 pub use stream::{RunningStreamMapping, StartingPosition, StreamMapping};
 pub use template::{Route, Template};

@@ -1,13 +1,16 @@
 //! `make dev`: the whole system on this machine. Starts the DynamoDB-compatible server (unless
 //! `AWS_ENDPOINT_URL_DYNAMODB` names one), creates the table from `template.yaml`, and serves
-//! the API on `127.0.0.1:${PORT:-3000}` until Ctrl-C, which stops everything it started.
+//! the API on `127.0.0.1:${PORT:-3000}` (the REST API, and the WebSocket API at `ws://…/v1`)
+//! until Ctrl-C, which stops everything it started.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chat_core::push::PushSender;
 use chat_core::sign_in::accounts::AdminAccounts;
 use chat_core::{App, Config, SystemClock};
-use local_api::{registry, DynamoDbServer, Gateway, StartingPosition, StreamMapping, Template};
+use local_api::{
+    registry, DynamoDbServer, Gateway, GatewayListener, StartingPosition, StreamMapping, Template,
+};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -59,10 +62,17 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
         .unwrap_or(3000);
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default();
 
-    let config = Config::from_env()?;
+    // Bound first: the ticket endpoints answer the WebSocket URL, which names this port.
+    let listener = GatewayListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let template = Template::workspace_default()?;
+    let mut config = Config::from_env()?;
+    // A PUSH_URL already set wins (e.g. a tunnel in front of this port).
+    if config.push_url.is_none() {
+        config.push_url = listener.push_url(&template)?;
+    }
+    let push_url = config.push_url.clone();
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = chat_core::app::dynamodb_client(&sdk);
-    let template = Template::workspace_default()?;
     let created = template.ensure_table(&client, &config.table_name).await?;
     // The stream consumer is a function of its own: its own App, as on Lambda.
     let consumer_app = Arc::new(App::new(
@@ -108,9 +118,7 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
         .await
         .map_err(|e| format!("cannot set up the local admin {admin_email}: {e}"))?;
 
-    let gateway = Gateway::new(app, &template, &registry::endpoints())?
-        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .await?;
+    let gateway = Gateway::new(app, &template, &registry::endpoints())?.serve(listener);
     // The table's stream feeds its consumer, as the template's event source mapping does; a
     // table made just now is read from its first record.
     let stream = match StreamMapping::from_template(&template, &registry::endpoints())? {
@@ -120,7 +128,10 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
             } else {
                 mapping
             };
-            let sender = PushSender::new(&sdk, &format!("{}/v1", gateway.url()));
+            let callback_url = gateway.push_callback_url().ok_or(
+                "the stream's consumer posts to a WebSocket API, and template.yaml has none",
+            )?;
+            let sender = PushSender::new(&sdk, &callback_url);
             Some(mapping.start(consumer_app, sender, &endpoint).await?)
         }
         None => None,
@@ -143,6 +154,12 @@ async fn serve(server: Option<DynamoDbServer>) -> Result<(), Box<dyn std::error:
         );
     }
     println!("Dashboard: {}/{stage}/admin", gateway.url());
+    if let Some(push_url) = &push_url {
+        println!("WebSocket API (push): {push_url}");
+    }
+    if let Some(callback_url) = gateway.push_callback_url() {
+        println!("  its @connections endpoint: {callback_url}/@connections/{{id}}");
+    }
     println!(
         "Idle sessions end after {} s (sweep every {} s)",
         idle_timeout.as_secs(),

@@ -1,4 +1,5 @@
-//! Reads `template.yaml`: the routes (the single routing truth) and the table definition.
+//! Reads `template.yaml`: the routes (the single routing truth), the WebSocket API and the table
+//! definition.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -46,6 +47,39 @@ pub struct DynamoDbEvent {
     pub properties: Value,
     /// The function's `Timeout` (else the template's `Globals`, else SAM's 3 s).
     pub timeout_seconds: u64,
+}
+
+/// API Gateway's token bucket settings for a stage or a route.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    /// Steady requests (messages, connections) per second.
+    pub rate_limit: f64,
+    /// The bucket's size.
+    pub burst_limit: f64,
+}
+
+/// One route of the WebSocket API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketRoute {
+    /// `$connect`, `$disconnect`, `$default` or a value of the route selection expression.
+    pub key: String,
+    /// The function's `CodeUri` directory name.
+    pub function: String,
+    /// Whether an `AWS::ApiGatewayV2::RouteResponse` makes it two-way: the function's answer
+    /// goes back to the client as a frame.
+    pub route_response: bool,
+    /// The route's own setting, else the stage's default.
+    pub throttle: Option<Throttle>,
+}
+
+/// The one `AWS::Serverless::WebSocketApi`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSocketApiSpec {
+    pub logical_id: String,
+    pub stage: String,
+    /// E.g. `$request.body.action`.
+    pub route_selection_expression: String,
+    pub routes: Vec<SocketRoute>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +262,135 @@ impl Template {
             .ok_or_else(|| shape(format!("{name} has no literal StageName")))
     }
 
+    /// The WebSocket API (`AWS::Serverless::WebSocketApi`), if the template has one: each
+    /// route's function, whether a route response makes it two-way, and its throttle with the
+    /// parameters' defaults resolved.
+    pub fn websocket_api(&self) -> Result<Option<WebSocketApiSpec>, TemplateError> {
+        let mut apis = self.resources_of_type("AWS::Serverless::WebSocketApi")?;
+        let Some((api_id, api)) = apis.next() else {
+            return Ok(None);
+        };
+        if apis.next().is_some() {
+            return Err(shape(
+                "more than one AWS::Serverless::WebSocketApi; the design has one",
+            ));
+        }
+        let props = api
+            .get("Properties")
+            .ok_or_else(|| shape(format!("{api_id} has no Properties")))?;
+        let stage = str_at(props, "StageName")
+            .filter(|stage| !stage.is_empty() && !stage.contains('/'))
+            .ok_or_else(|| shape(format!("{api_id} has no literal StageName")))?;
+        let selection = str_at(props, "RouteSelectionExpression")
+            .ok_or_else(|| shape(format!("{api_id} has no RouteSelectionExpression")))?;
+        let default_throttle = match props.get("DefaultRouteSettings") {
+            Some(settings) => self.throttle(settings)?,
+            None => None,
+        };
+        let route_settings = props.get("RouteSettings");
+        let two_way = self.route_response_ids(api_id)?;
+        let mut routes = Vec::new();
+        for (key, route) in props
+            .get("Routes")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| shape(format!("{api_id} has no Routes")))?
+        {
+            let key = key
+                .as_str()
+                .ok_or_else(|| shape(format!("{api_id} has a route key that is not text")))?;
+            let function_id = route
+                .get("FunctionArn")
+                .and_then(referenced_resource)
+                .ok_or_else(|| {
+                    shape(format!(
+                        "{api_id} route {key}: FunctionArn is not a !Ref or !GetAtt of a function"
+                    ))
+                })?;
+            let throttle = match route_settings.and_then(|settings| settings.get(key)) {
+                Some(settings) => self.throttle(settings)?.or(default_throttle),
+                None => default_throttle,
+            };
+            routes.push(SocketRoute {
+                key: key.to_owned(),
+                function: self.function_crate(function_id)?,
+                route_response: two_way.contains(&route_logical_id(api_id, key)),
+                throttle,
+            });
+        }
+        routes.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Some(WebSocketApiSpec {
+            logical_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            route_selection_expression: selection.to_owned(),
+            routes,
+        }))
+    }
+
+    /// The route logical ids (as SAM names them) that have a route response on `api_id`.
+    fn route_response_ids(&self, api_id: &str) -> Result<Vec<String>, TemplateError> {
+        Ok(self
+            .resources_of_type("AWS::ApiGatewayV2::RouteResponse")?
+            .filter_map(|(_, resource)| resource.get("Properties"))
+            .filter(|props| props.get("ApiId").and_then(referenced_resource) == Some(api_id))
+            .filter_map(|props| props.get("RouteId").and_then(referenced_resource))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// A function resource's crate: its `CodeUri` directory name.
+    fn function_crate(&self, logical_id: &str) -> Result<String, TemplateError> {
+        let code_uri = self
+            .resources()?
+            .get(logical_id)
+            .filter(|r| str_at(r, "Type") == Some("AWS::Serverless::Function"))
+            .and_then(|r| r.get("Properties"))
+            .and_then(|p| str_at(p, "CodeUri"))
+            .ok_or_else(|| shape(format!("{logical_id} is not a function with a CodeUri")))?;
+        Ok(code_uri
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(code_uri)
+            .to_owned())
+    }
+
+    fn throttle(&self, settings: &Value) -> Result<Option<Throttle>, TemplateError> {
+        let rate = settings
+            .get("ThrottlingRateLimit")
+            .map(|v| self.number(v))
+            .transpose()?;
+        let burst = settings
+            .get("ThrottlingBurstLimit")
+            .map(|v| self.number(v))
+            .transpose()?;
+        Ok(match (rate, burst) {
+            (None, None) => None,
+            (rate, burst) => Some(Throttle {
+                rate_limit: rate.unwrap_or(f64::INFINITY),
+                burst_limit: burst.unwrap_or(f64::INFINITY),
+            }),
+        })
+    }
+
+    /// A number, written as such or as a `!Ref` to a parameter (its `Default`, as a stack
+    /// deployed without overrides has it).
+    fn number(&self, value: &Value) -> Result<f64, TemplateError> {
+        if let Some(number) = value.as_f64() {
+            return Ok(number);
+        }
+        let name = ref_target(value).ok_or_else(|| shape(format!("not a number: {value:?}")))?;
+        let default = self
+            .root
+            .get("Parameters")
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("Default"))
+            .ok_or_else(|| shape(format!("parameter {name} has no Default")))?;
+        default
+            .as_f64()
+            .or_else(|| default.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| shape(format!("parameter {name}'s Default is not a number")))
+    }
+
     fn table_properties(&self) -> Result<&Value, TemplateError> {
         let mut tables = self.resources_of_type("AWS::DynamoDB::Table")?;
         let (_, table) = tables
@@ -352,6 +515,49 @@ impl Template {
     }
 }
 
+/// What `!Ref X` (or `{Ref: X}`) names.
+fn ref_target(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        Value::Mapping(map) if map.len() == 1 => map.get("Ref").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The resource a `!Ref X`, `!Ref X.Alias` (SAM's alias of function X), `!GetAtt X.Arn` or
+/// their long forms points at.
+fn referenced_resource(value: &Value) -> Option<&str> {
+    let target = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => match &tagged.value {
+            Value::Sequence(parts) => parts.first().and_then(Value::as_str),
+            other => other.as_str(),
+        },
+        Value::Mapping(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
+            match map.get("Fn::GetAtt")? {
+                Value::Sequence(parts) => parts.first().and_then(Value::as_str),
+                other => other.as_str(),
+            }
+        }
+        other => ref_target(other),
+    }?;
+    Some(target.split('.').next().unwrap_or(target))
+}
+
+/// The logical id SAM gives a WebSocket route (samtranslator's `websocket_api_generator`):
+/// `$default` of `PushApi` is `PushApiDefaultRoute`, `sendmessage` is `PushApiSendmessageRoute`.
+fn route_logical_id(api_id: &str, route_key: &str) -> String {
+    let key = route_key.trim_start_matches('$');
+    let mut chars = key.chars();
+    let capitalized: String = match chars.next() {
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
+        None => String::new(),
+    };
+    format!("{api_id}{capitalized}Route")
+}
+
 fn key_schema(value: Option<&Value>) -> Result<Vec<KeySchemaElement>, TemplateError> {
     value
         .and_then(Value::as_sequence)
@@ -401,6 +607,104 @@ Resources:
                 path: "/api/chat/poll/{sessionId}".into(),
                 function: "poll-messages".into()
             }]
+        );
+        assert_eq!(template.websocket_api().unwrap(), None);
+    }
+
+    #[test]
+    fn the_websocket_api_of_template_yaml() {
+        let api = Template::workspace_default()
+            .unwrap()
+            .websocket_api()
+            .unwrap()
+            .expect("template.yaml has a WebSocket API");
+        assert_eq!(api.logical_id, "PushApi");
+        assert_eq!(api.stage, "v1");
+        assert_eq!(api.route_selection_expression, "$request.body.action");
+        let message_throttle = Some(Throttle {
+            rate_limit: 200.0,
+            burst_limit: 100.0,
+        });
+        assert_eq!(
+            api.routes,
+            vec![
+                SocketRoute {
+                    key: "$connect".into(),
+                    function: "push-connect".into(),
+                    route_response: false,
+                    throttle: Some(Throttle {
+                        rate_limit: 20.0,
+                        burst_limit: 40.0
+                    }),
+                },
+                SocketRoute {
+                    key: "$default".into(),
+                    function: "push-message".into(),
+                    route_response: true,
+                    throttle: message_throttle,
+                },
+                SocketRoute {
+                    key: "$disconnect".into(),
+                    function: "push-disconnect".into(),
+                    route_response: false,
+                    throttle: message_throttle,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn websocket_routes_reference_functions_in_every_form() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Ws:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      StageName: prod
+      RouteSelectionExpression: "$request.body.kind"
+      Routes:
+        $connect: {FunctionArn: !GetAtt OpenFunction.Arn}
+        sendMessage: {FunctionArn: {"Fn::GetAtt": [SendFunction, Arn]}}
+        $default: {FunctionArn: {Ref: SendFunction.Alias}}
+      RouteSettings:
+        sendMessage: {ThrottlingRateLimit: 5, ThrottlingBurstLimit: 2}
+  SendResponse:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties: {ApiId: !Ref Ws, RouteId: !Ref WsSendmessageRoute, RouteResponseKey: $default}
+  OpenFunction: {Type: AWS::Serverless::Function, Properties: {CodeUri: functions/open/}}
+  SendFunction: {Type: AWS::Serverless::Function, Properties: {CodeUri: functions/send}}
+"#,
+        )
+        .unwrap();
+        let api = template.websocket_api().unwrap().unwrap();
+        let summary: Vec<_> = api
+            .routes
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_str(),
+                    r.function.as_str(),
+                    r.route_response,
+                    r.throttle,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("$connect", "open", false, None),
+                ("$default", "send", false, None),
+                (
+                    "sendMessage",
+                    "send",
+                    true,
+                    Some(Throttle {
+                        rate_limit: 5.0,
+                        burst_limit: 2.0
+                    })
+                ),
+            ]
         );
     }
 }
