@@ -479,6 +479,32 @@ async fn a_frame_over_32_kb_closes_with_1009() {
 }
 
 #[tokio::test]
+async fn a_message_over_128_kb_closes_with_1009_though_each_frame_fits() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let stack = Stack::start().await;
+    let (mut socket, id) = stack.connect("").await;
+    let fragment = "a".repeat(30 << 10);
+    let mut opcode = OpCode::Data(Data::Text);
+    for last in [false, false, false, false, true] {
+        let frame = Frame::message(fragment.clone(), opcode, last);
+        // The server may close before the last fragments are written.
+        if socket.send(Message::Frame(frame)).await.is_err() {
+            break;
+        }
+        opcode = OpCode::Data(Data::Continue);
+    }
+    assert_eq!(close_code(&mut socket).await.code, CloseCode::Size);
+    assert_eq!(
+        disconnect_event(&id)
+            .await
+            .request_context
+            .disconnect_status_code,
+        Some(1009)
+    );
+}
+
+#[tokio::test]
 async fn a_binary_frame_closes_with_1003() {
     let stack = Stack::start().await;
     let (mut socket, id) = stack.connect("").await;
