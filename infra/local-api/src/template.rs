@@ -65,8 +65,10 @@ pub struct SocketRoute {
     pub key: String,
     /// The function's `CodeUri` directory name.
     pub function: String,
-    /// Whether an `AWS::ApiGatewayV2::RouteResponse` makes it two-way: the function's answer
-    /// goes back to the client as a frame.
+    /// Whether it is two-way (the function's answer goes back to the client as a frame): a
+    /// `RouteResponseSelectionExpression` on the route and an `AWS::ApiGatewayV2::RouteResponse`
+    /// for it. Both are required here, the stricter reading of API Gateway's docs, so that a
+    /// template missing either fails locally rather than only once deployed.
     pub route_response: bool,
     /// The route's own setting, else the stage's default.
     pub throttle: Option<Throttle>,
@@ -313,7 +315,8 @@ impl Template {
             routes.push(SocketRoute {
                 key: key.to_owned(),
                 function: self.function_crate(function_id)?,
-                route_response: two_way.contains(&route_logical_id(api_id, key)),
+                route_response: route.get("RouteResponseSelectionExpression").is_some()
+                    && two_way.contains(&route_logical_id(api_id, key)),
                 throttle,
             });
         }
@@ -613,18 +616,26 @@ Resources:
 
     #[test]
     fn the_websocket_api_of_template_yaml() {
-        let api = Template::workspace_default()
-            .unwrap()
+        let template = Template::workspace_default().unwrap();
+        let api = template
             .websocket_api()
             .unwrap()
             .expect("template.yaml has a WebSocket API");
         assert_eq!(api.logical_id, "PushApi");
         assert_eq!(api.stage, "v1");
         assert_eq!(api.route_selection_expression, "$request.body.action");
-        let message_throttle = Some(Throttle {
-            rate_limit: 200.0,
-            burst_limit: 100.0,
-        });
+        let default = |name: &str| {
+            template.root["Parameters"][name]["Default"]
+                .as_f64()
+                .unwrap()
+        };
+        let throttle = |rate: &str, burst: &str| {
+            Some(Throttle {
+                rate_limit: default(rate),
+                burst_limit: default(burst),
+            })
+        };
+        let messages = throttle("PushRateLimit", "PushBurstLimit");
         assert_eq!(
             api.routes,
             vec![
@@ -632,22 +643,19 @@ Resources:
                     key: "$connect".into(),
                     function: "push-connect".into(),
                     route_response: false,
-                    throttle: Some(Throttle {
-                        rate_limit: 20.0,
-                        burst_limit: 40.0
-                    }),
+                    throttle: throttle("PushConnectRateLimit", "PushConnectBurstLimit"),
                 },
                 SocketRoute {
                     key: "$default".into(),
                     function: "push-message".into(),
                     route_response: true,
-                    throttle: message_throttle,
+                    throttle: messages,
                 },
                 SocketRoute {
                     key: "$disconnect".into(),
                     function: "push-disconnect".into(),
                     route_response: false,
-                    throttle: message_throttle,
+                    throttle: messages,
                 },
             ]
         );
@@ -665,13 +673,17 @@ Resources:
       RouteSelectionExpression: "$request.body.kind"
       Routes:
         $connect: {FunctionArn: !GetAtt OpenFunction.Arn}
-        sendMessage: {FunctionArn: {"Fn::GetAtt": [SendFunction, Arn]}}
+        sendMessage: {FunctionArn: {"Fn::GetAtt": [SendFunction, Arn]}, RouteResponseSelectionExpression: $default}
+        # A route response without the route's selection expression: one-way.
         $default: {FunctionArn: {Ref: SendFunction.Alias}}
       RouteSettings:
         sendMessage: {ThrottlingRateLimit: 5, ThrottlingBurstLimit: 2}
   SendResponse:
     Type: AWS::ApiGatewayV2::RouteResponse
     Properties: {ApiId: !Ref Ws, RouteId: !Ref WsSendmessageRoute, RouteResponseKey: $default}
+  DefaultResponse:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties: {ApiId: !Ref Ws, RouteId: !Ref WsDefaultRoute, RouteResponseKey: $default}
   OpenFunction: {Type: AWS::Serverless::Function, Properties: {CodeUri: functions/open/}}
   SendFunction: {Type: AWS::Serverless::Function, Properties: {CodeUri: functions/send}}
 "#,

@@ -49,7 +49,7 @@ Resources:
       Routes:
         $connect: {{FunctionArn: !Ref ConnectFunction.Alias}}
         $disconnect: {{FunctionArn: !Ref DisconnectFunction.Alias}}
-        $default: {{FunctionArn: !Ref MessageFunction.Alias}}
+        $default: {{FunctionArn: !Ref MessageFunction.Alias, RouteResponseSelectionExpression: $default}}
         sendmessage: {{FunctionArn: !GetAtt ActionFunction.Arn}}
       DefaultRouteSettings:
         ThrottlingRateLimit: !Ref PushRateLimit
