@@ -14,7 +14,10 @@ use chat_core::{App, Clock, Config, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client as HttpClient};
 use hyper_util::rt::TokioExecutor;
-use local_api::{registry, DynamoDbServer, Gateway, RunningGateway, Template};
+use local_api::{
+    registry, DynamoDbServer, Gateway, GatewayListener, RunningGateway, RunningStreamMapping,
+    StartingPosition, StreamMapping, Template,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -169,7 +172,9 @@ pub struct TestApp {
     /// The app's clock (a manual one in tests that let time pass).
     pub clock: Arc<dyn Clock>,
     http: HttpClient<HttpConnector, Full<Bytes>>,
-    _gateway: RunningGateway,
+    /// The table's stream feeding the push consumer: only in [`spawn_push_app`]'s apps.
+    stream: Option<RunningStreamMapping>,
+    gateway: RunningGateway,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -193,6 +198,28 @@ pub async fn spawn_app_at(clock: Arc<dyn Clock>, configure: impl FnOnce(&mut Con
     spawn(config, keys, clock).await
 }
 
+/// Like [`spawn_app`], with the push channel whole: the table's stream feeds the consumer,
+/// which posts to this app's WebSocket API. (Other apps leave the stream unread, so their
+/// request counts are the API's alone.)
+pub async fn spawn_push_app() -> TestApp {
+    spawn_push_app_at(Arc::new(SystemClock), |_| {}).await
+}
+
+/// [`spawn_push_app`] on a clock of the test's choosing, with settings changed first.
+pub async fn spawn_push_app_at(
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut app = spawn_app_at(clock, |config| {
+        // Every hint at once: the gate itself has a test of its own.
+        config.list_hint_interval = std::time::Duration::ZERO;
+        configure(config);
+    })
+    .await;
+    app.start_stream().await;
+    app
+}
+
 /// Like [`spawn_app`], with admin tokens signed by `keys` (e.g. read from Secrets Manager).
 pub async fn spawn_app_with_signing_keys(keys: SigningKeys) -> TestApp {
     let table = format!("chat-test-{}", unique_suffix());
@@ -211,7 +238,34 @@ async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>)
         .expect("create table");
     warm_up_every_function_once(&config).await;
     serve(
-        dynamodb, config, clock, keys, inspector, requests, &template,
+        dynamodb, config, clock, keys, inspector, requests, &template, true,
+    )
+    .await
+}
+
+/// An API deployed without the push channel (no `PUSH_URL`): its clients poll.
+pub async fn spawn_app_without_push() -> TestApp {
+    let table = format!("chat-test-{}", unique_suffix());
+    let mut config = Config::for_table(&table);
+    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
+    let requests = RequestCounter::default();
+    let dynamodb = dynamodb_client(&requests);
+    let inspector = dynamodb_client(&RequestCounter::default());
+    let template = Template::workspace_default().expect("template.yaml");
+    template
+        .ensure_table(&inspector, &table)
+        .await
+        .expect("create table");
+    let keys = SigningKeys::fixed(TEST_JWT_SECRET.as_bytes(), Arc::new(SystemClock)).ok();
+    serve(
+        dynamodb,
+        config,
+        Arc::new(SystemClock),
+        keys,
+        inspector,
+        requests,
+        &template,
+        false,
     )
     .await
 }
@@ -224,14 +278,21 @@ async fn serve(
     inspector: aws_sdk_dynamodb::Client,
     requests: RequestCounter,
     template: &Template,
+    with_push: bool,
 ) -> TestApp {
+    // Bound first: the ticket endpoints answer with this gateway's WebSocket URL.
+    let listener = GatewayListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind the local API");
+    let mut config = config;
+    if with_push {
+        config.push_url = listener.push_url(template).expect("template.yaml");
+    }
     let app = App::with_signing_keys(dynamodb, config.clone(), clock.clone(), keys);
     let chat = app.chat.clone();
     let gateway = Gateway::new(app, template, &registry::endpoints())
         .expect("every route has a handler")
-        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind the local API");
+        .serve(listener);
     TestApp {
         address: gateway.url(),
         table: config.table_name.clone(),
@@ -241,7 +302,8 @@ async fn serve(
         config,
         clock,
         http: HttpClient::builder(TokioExecutor::new()).build_http(),
-        _gateway: gateway,
+        stream: None,
+        gateway,
     }
 }
 
@@ -267,6 +329,109 @@ fn unique_suffix() -> String {
 }
 
 impl TestApp {
+    /// Starts the event source mapping of the table's stream: the consumer runs as its own
+    /// function (its own App), posting through a management API client whose calls the IAM
+    /// check sees.
+    async fn start_stream(&mut self) {
+        let template = Template::workspace_default().expect("template.yaml");
+        let mapping = StreamMapping::from_template(&template, &registry::endpoints())
+            .expect("the stream's event source mapping")
+            .expect("a stream consumer")
+            .starting_position(StartingPosition::TrimHorizon);
+        let consumer = Arc::new(App::new(
+            dynamodb_client(&RequestCounter::default()),
+            self.config.clone(),
+            self.clock.clone(),
+        ));
+        let callback = self
+            .gateway
+            .push_callback_url()
+            .expect("the template's WebSocket API");
+        let management = aws_sdk_apigatewaymanagement::Config::builder()
+            .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewaymanagement::config::Region::new(
+                "us-east-1",
+            ))
+            .endpoint_url(callback)
+            .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .interceptor(iam_call_recorder())
+            .build();
+        let sender = chat_core::push::PushSender::from_client(
+            aws_sdk_apigatewaymanagement::Client::from_conf(management),
+        );
+        let running = mapping
+            .start(consumer, sender, &dynamodb_endpoint())
+            .await
+            .expect("start the stream mapping");
+        self.stream = Some(running);
+    }
+
+    /// Waits until the consumer has dealt with every change written so far (push apps only).
+    pub async fn push_settled(&self) {
+        if let Some(stream) = &self.stream {
+            stream
+                .wait_idle(std::time::Duration::from_secs(20))
+                .await
+                .expect("the stream consumer keeps up");
+        }
+    }
+
+    /// The stream batches the consumer gave up on (Lambda's on-failure destination).
+    pub fn push_failures(&self) -> Vec<local_api::stream::OnFailureRecord> {
+        self.stream
+            .as_ref()
+            .map(RunningStreamMapping::failures)
+            .unwrap_or_default()
+    }
+
+    /// Polls `done` until it holds, failing the test after `within`.
+    pub async fn wait_until<F, Fut>(&self, within: std::time::Duration, done: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not so within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// An ops engineer deactivates the agent (as `chat-admin deactivate` does).
+    pub async fn deactivate_agent(&self, agent: &Agent) {
+        AdminAccounts::new(self.chat.store(), self.clock.as_ref())
+            .set_active(&agent.email, false)
+            .await
+            .expect("deactivate");
+    }
+
+    /// A connection item for a socket API Gateway no longer has (its `$disconnect` lost).
+    pub async fn store_vanished_connection(&self, session_id: &str, connection_id: &str) {
+        use chat_core::store::items::{ConnectionItem, PushHolder};
+        let holder = PushHolder::Customer {
+            session_id: chat_core::ids::SessionId::parse(session_id).expect("session id"),
+        };
+        let now = self.chat.now();
+        let item = ConnectionItem::new(connection_id, &holder, now, now.timestamp() + 7_200);
+        for item in [
+            serde_dynamo::to_item(&item).expect("item"),
+            serde_dynamo::to_item(item.lookup()).expect("item"),
+        ] {
+            self.inspector
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .expect("put");
+        }
+    }
+
     /// What the scheduled idle sweep does once (attributed to its function, as deployed).
     pub async fn run_idle_sweep(&self) -> usize {
         test_support::iam_calls::serving(idle_sweep::NAME, idle_sweep::sweep(&self.chat))
@@ -306,6 +471,7 @@ impl TestApp {
             self.inspector.clone(),
             requests,
             &template,
+            self.config.push_url.is_some(),
         )
         .await
     }

@@ -16,6 +16,7 @@ mod faults;
 mod idle_sessions;
 mod listing;
 mod load_model;
+mod push_channel;
 mod request_counts;
 mod secret_rotation;
 mod shipped_app;

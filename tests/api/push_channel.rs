@@ -13,7 +13,9 @@ fn url_of(ticket: &chat_tests::ApiResponse) -> String {
     ticket.data()["url"].as_str().unwrap().to_owned()
 }
 
+/// What the table holds once the consumer has dealt with every change so far.
 async fn stored(app: &TestApp) -> Vec<Value> {
+    app.push_settled().await;
     app.table_contents().await
 }
 
@@ -25,14 +27,19 @@ async fn a_customer_with_the_app_in_hand_gets_each_reply_pushed_and_the_poll_agr
     let mut push = app.customer_push(&session).await;
 
     app.user_says(&session, "My order is late").await;
-    let reply = app.agent_replies(&agent, &session.session_id, "Let me check").await;
+    let reply = app
+        .agent_replies(&agent, &session.session_id, "Let me check")
+        .await;
     let frame = push
         .expect("message.created", |f| f["data"]["messageId"] == reply)
         .await;
     assert_eq!(frame["sessionId"], session.session_id);
     assert_eq!(frame["data"]["message"], "Let me check");
     assert_eq!(frame["data"]["sender"], "admin");
-    assert!(frame["data"].get("adminId").is_none(), "as the poll shows it");
+    assert!(
+        frame["data"].get("adminId").is_none(),
+        "as the poll shows it"
+    );
 
     // The cursor stays the truth: the poll from before the reply returns the same message.
     let polled = app
@@ -40,7 +47,10 @@ async fn a_customer_with_the_app_in_hand_gets_each_reply_pushed_and_the_poll_agr
         .await;
     let messages = polled.data()["messages"].as_array().unwrap();
     assert_eq!(messages[0]["messageId"], reply);
-    assert_eq!(messages[0], frame["data"], "the same message, field for field");
+    assert_eq!(
+        messages[0], frame["data"],
+        "the same message, field for field"
+    );
     push.close().await;
 }
 
@@ -50,7 +60,10 @@ async fn the_customers_own_messages_are_not_echoed_but_the_holder_sees_both_side
     let session = app.start_session("Ann").await;
     let agent = app.sign_up_agent("Sam").await;
     let first = app.user_says(&session, "Hello").await;
-    app.agent_replies(&agent, &session.session_id, "Hi, Sam here").await;
+    app.agent_replies(&agent, &session.session_id, "Hi, Sam here")
+        .await;
+    // Connected after those changes went out (push tells what happens from now on).
+    app.push_settled().await;
     let mut desk = app.agent_push(&agent).await;
     let mut phone = app.customer_push(&session).await;
 
@@ -75,7 +88,11 @@ async fn agents_hear_of_a_new_chat_a_claim_and_typing_without_polling() {
     assert!(rows.iter().any(|r| r["sessionId"] == session.session_id));
 
     let claimed = app
-        .admin_post("/api/admin/chat/claim", &agent.token, &json!({ "sessionId": session.session_id }))
+        .admin_post(
+            "/api/admin/chat/claim",
+            &agent.token,
+            &json!({ "sessionId": session.session_id }),
+        )
         .await;
     assert_eq!(claimed.status, 200, "{:?}", claimed.body);
     let assigned = desk
@@ -92,7 +109,9 @@ async fn agents_hear_of_a_new_chat_a_claim_and_typing_without_polling() {
         )
         .await;
     assert_eq!(typed.status, 200);
-    let typing = desk.expect("typing", |f| f["sessionId"] == session.session_id).await;
+    let typing = desk
+        .expect("typing", |f| f["sessionId"] == session.session_id)
+        .await;
     assert_eq!(typing["data"]["side"], "user");
 }
 
@@ -102,8 +121,12 @@ async fn the_customer_learns_who_answers_by_name_only() {
     let session = app.start_session("Ann").await;
     let agent = app.sign_up_agent("Sam").await;
     let mut phone = app.customer_push(&session).await;
-    app.admin_post("/api/admin/chat/claim", &agent.token, &json!({ "sessionId": session.session_id }))
-        .await;
+    app.admin_post(
+        "/api/admin/chat/claim",
+        &agent.token,
+        &json!({ "sessionId": session.session_id }),
+    )
+    .await;
     let assigned = phone.expect("session.assigned", |_| true).await;
     assert_eq!(assigned["data"]["assignedTo"], json!({ "name": "Sam" }));
 }
@@ -125,8 +148,15 @@ async fn an_ended_session_closes_its_customers_connections_after_saying_why() {
     let frame = phone.expect("session.ended", |_| true).await;
     assert_eq!(frame["data"]["endReason"], "admin");
     phone.expect_closed().await;
-    let kinds: Vec<&str> = phone.received.iter().filter_map(|f| f["type"].as_str()).collect();
-    let closing = kinds.iter().position(|k| *k == "closing").expect("a closing frame");
+    let kinds: Vec<&str> = phone
+        .received
+        .iter()
+        .filter_map(|f| f["type"].as_str())
+        .collect();
+    let closing = kinds
+        .iter()
+        .position(|k| *k == "closing")
+        .expect("a closing frame");
     assert!(closing > kinds.iter().position(|k| *k == "session.ended").unwrap());
     // A new ticket for the ended session is refused.
     app.customer_ticket(&session)
@@ -156,7 +186,11 @@ async fn a_ticket_opens_one_connection_once() {
     let first = app.connect_push(&url).await.open();
     let before = stored(&app).await;
     assert_eq!(app.connect_push(&url).await.refused(), 401, "reused");
-    assert_eq!(stored(&app).await, before, "a refused connect stores nothing");
+    assert_eq!(
+        stored(&app).await,
+        before,
+        "a refused connect stores nothing"
+    );
     first.close().await;
 }
 
@@ -196,13 +230,26 @@ async fn a_ticket_for_one_session_never_opens_another() {
     let theirs = app.start_session("Bob").await;
     let agent = app.sign_up_agent("Sam").await;
     // The ticket is Ann's; naming Bob's session in the URL changes nothing.
-    let url = format!("{}&sessionId={}", url_of(&app.customer_ticket(&mine).await), theirs.session_id);
+    let url = format!(
+        "{}&sessionId={}",
+        url_of(&app.customer_ticket(&mine).await),
+        theirs.session_id
+    );
     let mut push = app.connect_push(&url).await.open();
-    let to_bob = app.agent_replies(&agent, &theirs.session_id, "For Bob").await;
-    let to_ann = app.agent_replies(&agent, &mine.session_id, "For Ann").await;
-    push.expect("message.created", |f| f["data"]["messageId"] == to_ann && f["sessionId"] == mine.session_id)
+    let to_bob = app
+        .agent_replies(&agent, &theirs.session_id, "For Bob")
         .await;
-    assert!(push.received.iter().all(|f| f["sessionId"] != theirs.session_id), "{to_bob}");
+    let to_ann = app.agent_replies(&agent, &mine.session_id, "For Ann").await;
+    push.expect("message.created", |f| {
+        f["data"]["messageId"] == to_ann && f["sessionId"] == mine.session_id
+    })
+    .await;
+    assert!(
+        push.received
+            .iter()
+            .all(|f| f["sessionId"] != theirs.session_id),
+        "{to_bob}"
+    );
     // And another session's token gets no ticket for it.
     let foreign = app
         .post_json(
@@ -226,9 +273,13 @@ async fn ticket_requests_without_credentials_are_refused_and_store_nothing() {
     )
     .await
     .assert_error(401, "NO_TOKEN");
-    app.post_json("/api/chat/realtime/ticket", Some(&session.token), &json!({}))
-        .await
-        .assert_error(400, "INVALID_SESSION_DATA");
+    app.post_json(
+        "/api/chat/realtime/ticket",
+        Some(&session.token),
+        &json!({}),
+    )
+    .await
+    .assert_error(400, "INVALID_SESSION_DATA");
     let no_agent = app
         .request("POST", "/api/admin/realtime/ticket", &[], "{}")
         .await;
@@ -247,8 +298,12 @@ async fn frames_outside_the_protocol_get_a_defined_answer_and_change_nothing() {
     let pong = push.expect("pong", |_| true).await;
     assert_eq!(pong["data"]["t"], 42);
     push.send_text("not json").await;
-    assert_eq!(push.expect("error", |_| true).await["data"]["code"], "BAD_JSON");
-    push.send_text(r#"{"action":"subscribe","sessionId":"x"}"#).await;
+    assert_eq!(
+        push.expect("error", |_| true).await["data"]["code"],
+        "BAD_JSON"
+    );
+    push.send_text(r#"{"action":"subscribe","sessionId":"x"}"#)
+        .await;
     assert_eq!(
         push.expect("error", |_| true).await["data"]["code"],
         "UNKNOWN_ACTION"
@@ -262,7 +317,8 @@ async fn a_flood_of_frames_is_answered_rate_limited() {
     let session = app.start_session("Ann").await;
     let mut push = app.customer_push(&session).await;
     for t in 0..12 {
-        push.send_text(format!(r#"{{"action":"ping","t":{t}}}"#)).await;
+        push.send_text(format!(r#"{{"action":"ping","t":{t}}}"#))
+            .await;
     }
     let limited = push
         .expect("error", |f| f["data"]["code"] == "RATE_LIMITED")
@@ -286,10 +342,14 @@ async fn a_vanished_connection_is_forgotten_after_one_post() {
     let session = app.start_session("Ann").await;
     let agent = app.sign_up_agent("Sam").await;
     // A connection item whose socket API Gateway no longer has (its $disconnect was lost).
-    app.store_vanished_connection(&session.session_id, "Vanished0000Aa=").await;
+    app.store_vanished_connection(&session.session_id, "Vanished0000Aa=")
+        .await;
     let mut push = app.customer_push(&session).await;
-    let reply = app.agent_replies(&agent, &session.session_id, "Hello").await;
-    push.expect("message.created", |f| f["data"]["messageId"] == reply).await;
+    let reply = app
+        .agent_replies(&agent, &session.session_id, "Hello")
+        .await;
+    push.expect("message.created", |f| f["data"]["messageId"] == reply)
+        .await;
     app.wait_until(FRAME_WAIT, || async {
         !app.table_contents()
             .await
@@ -297,7 +357,10 @@ async fn a_vanished_connection_is_forgotten_after_one_post() {
             .any(|item| item["SK"].as_str() == Some("CONN#Vanished0000Aa="))
     })
     .await;
-    assert!(app.push_failures().is_empty(), "gone is not a failure to retry");
+    assert!(
+        app.push_failures().is_empty(),
+        "gone is not a failure to retry"
+    );
 }
 
 #[tokio::test]
@@ -318,7 +381,10 @@ async fn two_devices_of_one_customer_each_get_every_reply_once_across_a_reconnec
     // The tablet drops; two replies come while it is away.
     tablet.close().await;
     replies.push(app.agent_replies(&agent, &session.session_id, "two").await);
-    replies.push(app.agent_replies(&agent, &session.session_id, "three").await);
+    replies.push(
+        app.agent_replies(&agent, &session.session_id, "three")
+            .await,
+    );
     phone
         .expect("message.created", |f| f["data"]["messageId"] == replies[2])
         .await;
@@ -341,7 +407,10 @@ async fn two_devices_of_one_customer_each_get_every_reply_once_across_a_reconnec
             tablet_has.push(id);
         }
     }
-    assert_eq!(tablet_has, replies, "every reply once, in order, on the tablet");
+    assert_eq!(
+        tablet_has, replies,
+        "every reply once, in order, on the tablet"
+    );
     let phone_has: Vec<String> = phone
         .messages()
         .iter()
@@ -357,7 +426,7 @@ async fn two_devices_of_one_customer_each_get_every_reply_once_across_a_reconnec
 
 #[tokio::test]
 async fn without_a_deployed_push_channel_the_ticket_endpoints_say_poll() {
-    let app = chat_tests::spawn_app_with(|config| config.push_url = None).await;
+    let app = chat_tests::spawn_app_without_push().await;
     let session = app.start_session("Ann").await;
     app.customer_ticket(&session)
         .await

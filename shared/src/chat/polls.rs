@@ -57,8 +57,10 @@ impl ChatService {
             let mut range = self
                 .read_support_after(session_id, &session, plan.start)
                 .await?;
+            // The replies passed: returned, or dropped as the client's own (the cursor's).
+            let mut passed: Vec<u64> = range.messages.iter().map(message_seq).collect();
             if plan.check_cursor {
-                let read: Vec<u64> = range.messages.iter().map(message_seq).collect();
+                let read = passed.clone();
                 let (start, already_delivered) = delivery::from_cursor(&plan, &session, &read);
                 range.messages.drain(..already_delivered);
                 plan.start = start;
@@ -89,8 +91,11 @@ impl ChatService {
             }
             has_more = !range.complete;
             let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
-            write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
-                .map(|reached| (session.delivery(), reached));
+            passed.retain(|seq| returned.first().is_none_or(|first| seq < first));
+            passed.extend(&returned);
+            write.delivery =
+                delivery::reached(&plan, &session, &passed, &returned, range.scanned_to)
+                    .map(|reached| (session.delivery(), reached));
             // The newest reply returned for the first time, kept next to the marker (which may
             // stand on a user message) for the agents' read ticks.
             write.newest_delivered = returned
