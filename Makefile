@@ -32,6 +32,7 @@ template-check:
 	SAM_CLI_TELEMETRY=0 .venv-tools/bin/sam validate --lint
 	.venv-tools/bin/python infra/checks/template_checks.py
 	.venv-tools/bin/python infra/checks/test_template_checks.py
+	.venv-tools/bin/python infra/checks/test_asyncapi_check.py
 
 # Every function built for Lambda (arm64, release profile), zipped, sizes checked (3 MB budget).
 build: setup

@@ -56,6 +56,11 @@ fn iam_call_recorder() -> IamCallRecorder {
                 .or_else(|| exe.ancestors().nth(3).map(|t| t.join("iam-calls")))
                 .expect("a directory for the IAM call record");
             let stem = exe.file_stem().unwrap_or_default().to_string_lossy();
+            // The frames the push channel sends go next to them (docs/asyncapi.yaml's check).
+            test_support::pushed_frames::record_to(
+                dir.with_file_name("push-frames")
+                    .join(format!("{stem}-{}.jsonl", std::process::id())),
+            );
             IamCallRecorder::writing_to(dir.join(format!("{stem}-{}.json", std::process::id())))
         })
         .clone()

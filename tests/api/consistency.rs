@@ -1,6 +1,7 @@
 //! One set of endpoints everywhere: template.yaml's routes, the functions under functions/,
 //! the local API's handlers, and the OpenAPI document. And one table definition.
 
+use chat_core::endpoint::Handler;
 use chat_tests::spawn_app;
 use local_api::{registry, Template};
 use std::collections::BTreeSet;
@@ -22,13 +23,51 @@ fn template_routes() -> BTreeSet<(String, String)> {
 
 #[test]
 fn every_function_has_a_route_a_handler_and_a_crate() {
-    let routed: BTreeSet<String> = Template::workspace_default()
-        .unwrap()
+    let template = Template::workspace_default().unwrap();
+    // A REST route, a WebSocket route, or the table's stream: what invokes each function.
+    let mut routed: BTreeSet<String> = template
         .routes()
         .unwrap()
         .into_iter()
         .map(|r| r.function)
         .collect();
+    let sockets = template.websocket_api().unwrap().expect("the push API");
+    let socket_functions: BTreeSet<String> =
+        sockets.routes.iter().map(|r| r.function.clone()).collect();
+    assert_eq!(
+        socket_functions,
+        BTreeSet::from(["push-connect", "push-disconnect", "push-message"].map(String::from)),
+        "one function per WebSocket route"
+    );
+    let consumers: BTreeSet<String> = template
+        .dynamodb_events()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.function)
+        .collect();
+    assert_eq!(
+        consumers,
+        BTreeSet::from(["push-fanout".to_owned()]),
+        "stream consumers"
+    );
+    routed.extend(socket_functions);
+    routed.extend(consumers);
+    for endpoint in registry::endpoints() {
+        let kind_matches = match endpoint.handler {
+            Handler::Socket(_) => sockets.routes.iter().any(|r| r.function == endpoint.name),
+            Handler::Stream(_) => endpoint.name == "push-fanout",
+            Handler::Api { .. } | Handler::Files(_) => template
+                .routes()
+                .unwrap()
+                .iter()
+                .any(|r| r.function == endpoint.name),
+        };
+        assert!(
+            kind_matches,
+            "{} is invoked as its handler expects",
+            endpoint.name
+        );
+    }
     let handlers: BTreeSet<String> = registry::endpoints()
         .iter()
         .map(|e| e.name.to_owned())
@@ -97,8 +136,13 @@ fn every_endpoint_failure_is_documented_on_its_routes() {
     let mut checked = 0;
     for endpoint in registry::endpoints() {
         let Some(failure) = endpoint.failure() else {
+            // Static files need no DynamoDB; WebSocket routes and the stream consumer answer
+            // API Gateway and Lambda, not a REST client (docs/asyncapi.yaml).
             assert!(
-                !endpoint.uses_dynamodb(),
+                matches!(
+                    endpoint.handler,
+                    Handler::Files(_) | Handler::Socket(_) | Handler::Stream(_)
+                ),
                 "{} declares no failure",
                 endpoint.name
             );

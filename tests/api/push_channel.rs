@@ -436,3 +436,32 @@ async fn without_a_deployed_push_channel_the_ticket_endpoints_say_poll() {
 /// Keeps `PushClient` in use for the type checker even when a test only uses helpers.
 #[allow(dead_code)]
 fn _uses(_: &PushClient) {}
+
+#[tokio::test]
+async fn read_receipts_reach_the_other_side() {
+    let app = spawn_push_app().await;
+    let session = app.start_session("Ann").await;
+    let agent = app.sign_up_agent("Sam").await;
+    let question = app.user_says(&session, "Is it shipped?").await;
+    let reply = app.agent_replies(&agent, &session.session_id, "Yes").await;
+    app.push_settled().await;
+    let mut phone = app.customer_push(&session).await;
+    let mut desk = app.agent_push(&agent).await;
+
+    // The agent opens the transcript: the customer sees their message was read.
+    let transcript = app
+        .admin_get(
+            &format!("/api/admin/chat/messages/{}", session.session_id),
+            &agent.token,
+        )
+        .await;
+    assert_eq!(transcript.status, 200);
+    let read = phone.expect("read", |_| true).await;
+    assert_eq!(read["data"], json!({ "side": "admin", "upTo": question }));
+
+    // The customer's app polls: the agent sees the reply was delivered.
+    app.poll(&session.session_id, Some(&session.token), Some(&question))
+        .await;
+    let read = desk.expect("read", |_| true).await;
+    assert_eq!(read["data"], json!({ "side": "user", "upTo": reply }));
+}

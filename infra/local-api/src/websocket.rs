@@ -330,7 +330,10 @@ impl WebSocketApi {
                     return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException");
                 }
                 let frame = match std::str::from_utf8(body) {
-                    Ok(text) => Message::text(text),
+                    Ok(text) => {
+                        test_support::pushed_frames::record(text);
+                        Message::text(text)
+                    }
                     Err(_) => Message::Binary(body.clone()),
                 };
                 match connection.outbox.send(Outgoing::Frame(frame)) {
@@ -515,7 +518,10 @@ impl WebSocketApi {
             return None;
         }
         match response.body {
-            Some(LambdaBody::Text(text)) if !text.is_empty() => Some(Message::text(text)),
+            Some(LambdaBody::Text(text)) if !text.is_empty() => {
+                test_support::pushed_frames::record(&text);
+                Some(Message::text(text))
+            }
             Some(LambdaBody::Binary(bytes)) if !bytes.is_empty() => {
                 Some(Message::Binary(bytes.into()))
             }
