@@ -242,10 +242,7 @@ async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>)
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    serve(
-        dynamodb, config, clock, keys, inspector, requests, &template, true,
-    )
-    .await
+    serve(dynamodb, config, clock, keys, inspector, requests, true).await
 }
 
 /// An API deployed without the push channel (no `PUSH_URL`): its clients poll.
@@ -269,7 +266,6 @@ pub async fn spawn_app_without_push() -> TestApp {
         keys,
         inspector,
         requests,
-        &template,
         false,
     )
     .await
@@ -282,9 +278,9 @@ async fn serve(
     keys: Option<SigningKeys>,
     inspector: aws_sdk_dynamodb::Client,
     requests: RequestCounter,
-    template: &Template,
     with_push: bool,
 ) -> TestApp {
+    let template = &Template::workspace_default().expect("template.yaml");
     // Bound first: the ticket endpoints answer with this gateway's WebSocket URL.
     let listener = GatewayListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
@@ -464,7 +460,6 @@ impl TestApp {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
             chat_core::app::with_dynamodb_limits(config).build(),
         );
-        let template = Template::workspace_default().expect("template.yaml");
         let keys = self.config.admin_jwt_secret.as_ref().map(|secret| {
             SigningKeys::fixed(secret.expose().as_bytes(), self.clock.clone()).expect("secret")
         });
@@ -475,7 +470,6 @@ impl TestApp {
             keys,
             self.inspector.clone(),
             requests,
-            &template,
             self.config.push_url.is_some(),
         )
         .await

@@ -38,6 +38,8 @@ fn every_function_main_is_synchronous_and_starts_through_chat_core() {
         let starts = [
             "chat_core::endpoint::lambda_main(",
             "chat_core::endpoint::files_main(",
+            "chat_core::endpoint::socket_main(",
+            "chat_core::endpoint::stream_main(",
             "chat_core::runtime::start_with_system_roots(",
         ];
         if code.contains("tokio::main")

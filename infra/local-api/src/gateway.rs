@@ -4,6 +4,8 @@
 //! handler through lambda_http's own event parser, and send back what the handler returned.
 //! The template's WebSocket API is served on the same port ([`crate::websocket`]).
 
+pub use crate::error::GatewayError;
+use crate::request_parts::{decode, or_null, query_pairs, single_and_multi};
 use crate::template::{Route, Template, TemplateError};
 use crate::websocket::WebSocketApi;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,31 +19,17 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
-use percent_encoding::percent_decode_str;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// API Gateway's own payload limit.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-
-#[derive(Debug, Error)]
-pub enum GatewayError {
-    #[error(transparent)]
-    Template(#[from] TemplateError),
-    #[error("template.yaml routes {route} to function {function:?}, which has no handler in the local registry")]
-    UnknownFunction { route: String, function: String },
-    #[error("template.yaml routes WebSocket {route} to function {function:?}, whose handler is not a WebSocket one")]
-    NotASocketHandler { route: String, function: String },
-    #[error("cannot listen: {0}")]
-    Bind(#[from] std::io::Error),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -110,10 +98,6 @@ impl CompiledRoute {
         }
         (parts.len() == self.segments.len()).then_some(params)
     }
-}
-
-fn decode(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 pub struct Gateway {
@@ -421,47 +405,6 @@ fn is_websocket_upgrade(headers: &http::HeaderMap) -> bool {
         .get(http::header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// API Gateway's single- and multi-value forms of headers or query parameters: the last
-/// value of each name, and all of them in order.
-pub(crate) fn single_and_multi(
-    pairs: impl IntoIterator<Item = (String, String)>,
-) -> (Map<String, Value>, Map<String, Value>) {
-    let mut single = Map::new();
-    let mut multi: Map<String, Value> = Map::new();
-    for (name, value) in pairs {
-        single.insert(name.clone(), Value::String(value.clone()));
-        match multi.get_mut(&name) {
-            Some(Value::Array(values)) => values.push(Value::String(value)),
-            _ => {
-                multi.insert(name, json!([value]));
-            }
-        }
-    }
-    (single, multi)
-}
-
-/// A query string's parameters, decoded, in order.
-pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(key), decode(value))
-        })
-        .collect()
-}
-
-/// API Gateway sends `null`, not `{}`, for an empty map.
-pub(crate) fn or_null(map: Map<String, Value>) -> Value {
-    if map.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(map)
-    }
 }
 
 /// The event API Gateway's REST API sends a Lambda proxy integration.

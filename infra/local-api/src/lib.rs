@@ -5,8 +5,10 @@
 //! ([`websocket`]), whose routes get the WebSocket proxy events.
 
 pub mod dynamodb_server;
+pub mod error;
 pub mod gateway;
 pub mod registry;
+mod request_parts;
 pub mod stream;
 pub mod template;
 pub mod throttle;

@@ -17,7 +17,8 @@
 //!   token bucket: a throttled `$connect` is 429, a throttled message is answered with
 //!   API Gateway's error frame.
 
-use crate::gateway::{or_null, query_pairs, single_and_multi, GatewayError};
+use crate::error::GatewayError;
+use crate::request_parts::{or_null, query_pairs, single_and_multi};
 use crate::template::{TemplateError, WebSocketApiSpec};
 use crate::throttle::TokenBucket;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
