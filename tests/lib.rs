@@ -417,8 +417,9 @@ impl TestApp {
         let holder = PushHolder::Customer {
             session_id: chat_core::ids::SessionId::parse(session_id).expect("session id"),
         };
-        let now = self.chat.now();
-        let item = ConnectionItem::new(connection_id, &holder, now, now.timestamp() + 7_200);
+        // Opened a minute ago: long past API Gateway's connect, so a 410 means gone.
+        let opened = self.chat.now() - chrono::Duration::minutes(1);
+        let item = ConnectionItem::new(connection_id, &holder, opened, opened.timestamp() + 7_200);
         for item in [
             serde_dynamo::to_item(&item).expect("item"),
             serde_dynamo::to_item(item.lookup()).expect("item"),

@@ -465,3 +465,53 @@ async fn read_receipts_reach_the_other_side() {
     let read = desk.expect("read", |_| true).await;
     assert_eq!(read["data"], json!({ "side": "user", "upTo": reply }));
 }
+
+#[tokio::test]
+async fn a_catch_up_far_ahead_of_the_shipped_apps_record_returns_what_follows_and_takes_nothing_from_it(
+) {
+    let app = spawn_push_app().await;
+    let session = app.start_session("Ann").await;
+    let agent = app.sign_up_agent("Sam").await;
+    // A long chat: more than a poll page (50) of the customer's messages, then two replies
+    // the customer's new app got by push. No poll has run: the delivery marker is at 0.
+    for i in 0..55 {
+        app.user_says(&session, &format!("line {i}")).await;
+    }
+    let first = app
+        .agent_replies(&agent, &session.session_id, "first")
+        .await;
+    let second = app
+        .agent_replies(&agent, &session.session_id, "second")
+        .await;
+
+    // The new app reconnects and catches up from `first`: exactly what follows, in one answer.
+    let caught_up = app
+        .poll(&session.session_id, Some(&session.token), Some(&first))
+        .await;
+    let ids: Vec<&str> = caught_up.data()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str()]);
+    assert_eq!(caught_up.data()["hasMore"], false);
+
+    // The customer's old phone (the shipped app, cursor on its own first message) still gets
+    // both replies: another device's catch-up did not count them as delivered.
+    let first_line = "msg_000000000001";
+    let mut ids = Vec::new();
+    loop {
+        let shipped = app
+            .poll(&session.session_id, Some(&session.token), Some(first_line))
+            .await;
+        for message in shipped.data()["messages"].as_array().unwrap() {
+            ids.push(message["messageId"].as_str().unwrap().to_owned());
+        }
+        // The app polls again at once while `hasMore` (docs/contract.md §C4).
+        if shipped.data()["hasMore"] != true {
+            break;
+        }
+    }
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+}

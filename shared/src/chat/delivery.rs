@@ -34,6 +34,10 @@ pub struct PollPlan {
     /// the cursor itself, and whether it names a support message decides what is returned
     /// ([`from_cursor`]).
     pub check_cursor: bool,
+    /// The cursor is ahead of the marker (a client whose replies came by push, catching up):
+    /// the read starts at the cursor, and the marker (the shipped app's record) stays where
+    /// it is, as a read by another device must not move it.
+    pub ahead: bool,
 }
 
 pub fn plan_poll(cursor: Option<u64>, session: &SessionItem) -> PollPlan {
@@ -44,6 +48,7 @@ pub fn plan_poll(cursor: Option<u64>, session: &SessionItem) -> PollPlan {
         start,
         read: read && start < session.last_seq,
         check_cursor,
+        ahead: false,
     };
     match cursor {
         // No cursor asks for the whole support history (an app that lost its state).
@@ -61,11 +66,19 @@ pub fn plan_poll(cursor: Option<u64>, session: &SessionItem) -> PollPlan {
         {
             plan(cursor.saturating_sub(1), true, true)
         }
-        // Ahead of the marker (a client that polls only to catch up, such as a push client,
-        // or one whose replies came by push): read from the marker as always, and if the
-        // cursor is among the replies read, it has them up to there.
-        Some(cursor) if cursor > marker.seq && session.last_user_seq != Some(cursor) => {
-            plan(marker.seq, undelivered, true)
+        // Ahead of the marker: a client whose replies came by push, catching up. The read
+        // starts at the cursor; if the cursor is a reply, what follows it is returned and the
+        // marker stays; if it is one of the customer's own messages after all, the poll reads
+        // from the marker as for the shipped app ([`from_cursor`]).
+        // (Only while some reply is undelivered: else every reply is at or before the
+        // marker, and a cursor after it is one of the customer's own messages.)
+        Some(cursor)
+            if undelivered && cursor > marker.seq && session.last_user_seq != Some(cursor) =>
+        {
+            PollPlan {
+                ahead: true,
+                ..plan(cursor - 1, true, true)
+            }
         }
         Some(_) => plan(marker.seq, undelivered, false),
     }
@@ -86,7 +99,7 @@ fn delivered_after(session: &SessionItem, cursor: u64) -> bool {
 /// app's own message: nothing returned again).
 pub fn from_cursor(plan: &PollPlan, session: &SessionItem, read: &[u64]) -> (u64, usize) {
     let cursor = plan.cursor.unwrap_or(0);
-    let start = if read.contains(&cursor) {
+    let start = if read.first() == Some(&cursor) {
         cursor
     } else {
         session.delivery().seq
@@ -94,20 +107,18 @@ pub fn from_cursor(plan: &PollPlan, session: &SessionItem, read: &[u64]) -> (u64
     (start, read.iter().take_while(|&&seq| seq <= start).count())
 }
 
-/// The marker after a poll read its range up to `scanned_to`, passed the support messages
-/// `passed` (ascending: those it returned, and those its cursor says the client has) and
-/// returned `returned` (all after `plan.start`); `None` when it does not move. Every
+/// The marker after a poll read its range up to `scanned_to` and returned `returned` (support
+/// message numbers, ascending, all after `plan.start`); `None` when it does not move. Every
 /// support message up to `scanned_to` was returned, so the marker may pass user messages too:
 /// a poll always makes progress, however many user messages come first.
 pub fn reached(
     plan: &PollPlan,
     session: &SessionItem,
-    passed: &[u64],
     returned: &[u64],
     scanned_to: u64,
 ) -> Option<DeliveryMarker> {
     let marker = session.delivery();
-    let newly = passed.iter().filter(|&&seq| seq > marker.seq).count() as u64;
+    let newly = returned.iter().filter(|&&seq| seq > marker.seq).count() as u64;
     let (poll_cursor, poll_start) = if returned.is_empty() {
         (marker.poll_cursor, marker.poll_start)
     } else {
@@ -169,38 +180,26 @@ mod tests {
             plan,
             PollPlan {
                 cursor: Some(3),
-                start: 0,
+                start: 2,
                 read: true,
-                check_cursor: true
+                check_cursor: true,
+                ahead: true,
             }
         );
-        assert_eq!(
-            from_cursor(&plan, &s, &[2]),
-            (0, 0),
-            "3 is not a reply: all returned"
-        );
-        assert_eq!(
-            reached(&plan, &s, &[2], &[2], 3),
-            Some(marker(3, 1, Some(3), 0))
-        );
+        // The read from the cursor finds no reply 3: the poll reads from the marker instead.
+        assert_eq!(from_cursor(&plan, &s, &[]), (0, 0), "3 is not a reply");
+        let plan = PollPlan { start: 0, ..plan };
+        assert_eq!(reached(&plan, &s, &[2], 3), Some(marker(3, 1, Some(3), 0)));
     }
 
     #[test]
     fn a_cursor_on_a_reply_ahead_of_the_marker_gets_only_what_follows_it() {
-        // Replies 2, 4, 6 came by push; nothing was ever polled. Catching up from 4:
+        // Replies 2, 4, 6 came by push; nothing was ever polled. Catching up from 4: the
+        // read starts at 4 and returns 6; the marker is left to the shipped app's polls.
         let s = at(session(3, DeliveryMarker::default()), 6);
         let plan = plan_poll(Some(4), &s);
-        assert!(plan.read && plan.check_cursor && plan.start == 0);
-        assert_eq!(
-            from_cursor(&plan, &s, &[2, 4, 6]),
-            (4, 2),
-            "2 and 4 dropped"
-        );
-        // The marker passes every reply the client has: none is counted undelivered.
-        assert_eq!(
-            reached(&plan, &s, &[2, 4, 6], &[6], 6),
-            Some(marker(6, 3, Some(4), 0))
-        );
+        assert!(plan.read && plan.check_cursor && plan.ahead && plan.start == 3);
+        assert_eq!(from_cursor(&plan, &s, &[4, 6]), (4, 1), "4 is the client's");
     }
 
     #[test]
@@ -242,10 +241,7 @@ mod tests {
         assert_eq!(from_cursor(&plan, &s, &[4, 6]), (4, 1));
         // Returning 6 again does not move the marker.
         let plan = PollPlan { start: 4, ..plan };
-        assert_eq!(
-            reached(&plan, &s, &[6], &[6], 7),
-            Some(marker(7, 2, Some(4), 4))
-        );
+        assert_eq!(reached(&plan, &s, &[6], 7), Some(marker(7, 2, Some(4), 4)));
     }
 
     #[test]
@@ -286,10 +282,10 @@ mod tests {
         let plan = plan_poll(Some(5), &s);
         assert_eq!((plan.start, plan.read), (3, true));
         // Returning them again does not move the marker.
-        assert_eq!(reached(&plan, &s, &[4, 6], &[4, 6], 6), None);
+        assert_eq!(reached(&plan, &s, &[4, 6], 6), None);
         // A reply 8 that came meanwhile moves it by one.
         assert_eq!(
-            reached(&plan, &s, &[4, 6, 8], &[4, 6, 8], 8),
+            reached(&plan, &s, &[4, 6, 8], 8),
             Some(marker(8, 3, Some(5), 3))
         );
     }
@@ -300,9 +296,6 @@ mod tests {
         // but moves the marker, keeping the last delivering poll's cursor.
         let s = at(session(1, marker(0, 0, Some(9), 0)), 201);
         let plan = plan_poll(Some(200), &s);
-        assert_eq!(
-            reached(&plan, &s, &[], &[], 50),
-            Some(marker(50, 0, Some(9), 0))
-        );
+        assert_eq!(reached(&plan, &s, &[], 50), Some(marker(50, 0, Some(9), 0)));
     }
 }

@@ -57,10 +57,8 @@ impl ChatService {
             let mut range = self
                 .read_support_after(session_id, &session, plan.start)
                 .await?;
-            // The replies passed: returned, or dropped as the client's own (the cursor's).
-            let mut passed: Vec<u64> = range.messages.iter().map(message_seq).collect();
             if plan.check_cursor {
-                let read = passed.clone();
+                let read: Vec<u64> = range.messages.iter().map(message_seq).collect();
                 let (start, already_delivered) = delivery::from_cursor(&plan, &session, &read);
                 range.messages.drain(..already_delivered);
                 plan.start = start;
@@ -74,9 +72,10 @@ impl ChatService {
                             .read_support_after(session_id, &session, range.scanned_to)
                             .await?;
                     }
-                } else if !range.complete && range.scanned_to <= marker {
-                    // The customer's own message as the cursor, and the page ended among
-                    // replies already delivered: what is new comes after the marker.
+                } else if plan.ahead || (!range.complete && range.scanned_to <= marker) {
+                    // The customer's own message as the cursor: what is new comes after the
+                    // marker (the read began at the cursor, ahead of it; or the page ended
+                    // among replies already delivered).
                     range = if session.support_count > session.delivered_support_count {
                         self.read_support_after(session_id, &session, marker)
                             .await?
@@ -91,11 +90,12 @@ impl ChatService {
             }
             has_more = !range.complete;
             let returned: Vec<u64> = range.messages.iter().map(message_seq).collect();
-            passed.retain(|seq| returned.first().is_none_or(|first| seq < first));
-            passed.extend(&returned);
-            write.delivery =
-                delivery::reached(&plan, &session, &passed, &returned, range.scanned_to)
-                    .map(|reached| (session.delivery(), reached));
+            // A catch-up from a reply ahead of the marker is another device's read: the
+            // marker, the shipped app's record of what it was given, stays.
+            let catching_up = plan.ahead && plan.cursor == Some(plan.start);
+            write.delivery = delivery::reached(&plan, &session, &returned, range.scanned_to)
+                .filter(|_| !catching_up)
+                .map(|reached| (session.delivery(), reached));
             // The newest reply returned for the first time, kept next to the marker (which may
             // stand on a user message) for the agents' read ticks.
             write.newest_delivered = returned

@@ -6,7 +6,7 @@ use super::{ChatError, ChatService, ClientAccess};
 use crate::ids::PushTicket;
 use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{ConnectionItem, PushHolder, TicketItem};
-use crate::store::StoreError;
+use crate::store::{ConnectOutcome, StoreError};
 use serde::Serialize;
 
 /// How long a ticket opens a connection: enough for a slow network's connect, short enough
@@ -103,9 +103,10 @@ impl ChatService {
         })
     }
 
-    /// `$connect`: spends the ticket (one conditional delete: it works once, before it
-    /// expires), then stores the connection in one transaction that also checks the session
-    /// is active or the agent still may work. The holder comes from the ticket only.
+    /// `$connect`: reads the ticket, then ONE transaction spends it (a conditional delete: it
+    /// works once, before it expires), checks the session is active or the agent still may
+    /// work, and stores the connection. The holder comes from the ticket only; a refused
+    /// connect leaves the ticket as it was.
     pub async fn open_push_connection(
         &self,
         ticket: Option<&str>,
@@ -115,22 +116,28 @@ impl ChatService {
             .and_then(PushTicket::parse)
             .ok_or(ConnectRefusal::BadTicket)?;
         let now = self.now();
-        let spent = self
+        let hash = ticket.hash();
+        let found = self
             .store
-            .consume_ticket(&ticket.hash(), now.timestamp())
+            .ticket(&hash)
             .await?
+            .filter(|t| t.expires_at > now.timestamp())
             .ok_or(ConnectRefusal::BadTicket)?;
-        let holder = spent.holder.holder().ok_or(ConnectRefusal::BadTicket)?;
+        let holder = found.holder.holder().ok_or(ConnectRefusal::BadTicket)?;
         let connection = ConnectionItem::new(
             connection_id,
             &holder,
             now,
             now.timestamp() + CONNECTION_SECONDS,
         );
-        if self.store.open_connection(&connection).await? {
-            Ok(holder)
-        } else {
-            Err(ConnectRefusal::NotAllowed)
+        match self
+            .store
+            .open_connection(&hash, &connection, now.timestamp())
+            .await?
+        {
+            ConnectOutcome::Opened => Ok(holder),
+            ConnectOutcome::TicketSpent => Err(ConnectRefusal::BadTicket),
+            ConnectOutcome::HolderRefused => Err(ConnectRefusal::NotAllowed),
         }
     }
 

@@ -364,9 +364,15 @@ fn closing_frame(
 pub const LIST_HINT_ROWS: usize = 20;
 
 /// The list hint: the lists may have changed; here are the rows this hint knows of, newest
-/// change first. Every list an agent shows can change with any row (all, waiting, unassigned).
-pub fn list_hint(mut rows: Vec<ActiveSessionView>, id: String, at: DateTime<Utc>) -> Frame {
-    let truncated = rows.len() > LIST_HINT_ROWS;
+/// change first. `truncated` when there were more, or when an earlier change went
+/// unannounced (`missed`): the lists are to be re-read. Every list an agent shows can change with any row (all, waiting, unassigned).
+pub fn list_hint(
+    mut rows: Vec<ActiveSessionView>,
+    missed: bool,
+    id: String,
+    at: DateTime<Utc>,
+) -> Frame {
+    let truncated = missed || rows.len() > LIST_HINT_ROWS;
     rows.truncate(LIST_HINT_ROWS);
     Frame {
         kind: "lists.changed",

@@ -7,8 +7,8 @@ use super::sender::{PostError, PushSender};
 use crate::chat::ActiveSessionView;
 use crate::ids::SessionId;
 use crate::store::items::{ConnectionItem, PushHolder};
-use crate::store::keys::{admin_pk, session_pk};
-use crate::store::ChatStore;
+use crate::store::keys::{agent_connections_pk, session_connections_pk};
+use crate::store::{ChatStore, Consistency, HintTurn};
 use crate::{App, ChatError};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -20,11 +20,9 @@ use std::collections::{BTreeSet, HashMap};
 /// Posts in flight at once: enough to hide the management API's latency, few enough that a
 /// burst stays inside its rate.
 const CONCURRENT_POSTS: usize = 32;
-/// Waits for the list hint's turn (each at most one interval) before leaving it to a later
-/// hint, which every agent's list then re-reads anyway.
-const LIST_HINT_TURNS: usize = 3;
 
 /// One post: which record asked for it, to which connection, what.
+#[derive(Clone)]
 struct Post {
     record: usize,
     connection: ConnectionItem,
@@ -94,33 +92,55 @@ pub async fn consume(
         }
     }
 
-    let outcomes: Vec<(usize, ConnectionItem, Result<(), PostError>)> = stream::iter(posts)
-        .map(|post| async move {
-            let mut result = sender
-                .post(&post.connection.connection_id, &post.frame)
-                .await;
-            if result.is_ok() && post.then_close {
-                result = sender.close(&post.connection.connection_id).await;
-            }
-            (post.record, post.connection, result)
-        })
-        .buffer_unordered(CONCURRENT_POSTS)
-        .collect()
-        .await;
+    // Each connection's frames in the order of the records (a customer sees replies in
+    // order); connections in parallel.
+    let mut by_connection: Vec<(ConnectionItem, Vec<Post>)> = Vec::new();
+    for post in posts {
+        match by_connection
+            .iter_mut()
+            .find(|(c, _)| c.connection_id == post.connection.connection_id)
+        {
+            Some((_, queue)) => queue.push(post),
+            None => by_connection.push((post.connection.clone(), vec![post])),
+        }
+    }
+    let outcomes: Vec<(ConnectionItem, Vec<usize>, Option<PostError>)> =
+        stream::iter(by_connection)
+            .map(|(connection, queue)| async move {
+                let mut failed_records = Vec::new();
+                for (done, post) in queue.iter().enumerate() {
+                    let mut result = sender.post(&connection.connection_id, &post.frame).await;
+                    if result.is_ok() && post.then_close {
+                        result = sender.close(&connection.connection_id).await;
+                    }
+                    if let Err(err) = result {
+                        // This frame and those after it for this connection were not sent.
+                        failed_records.extend(queue[done..].iter().map(|p| p.record));
+                        return (connection, failed_records, Some(err));
+                    }
+                }
+                (connection, failed_records, None)
+            })
+            .buffer_unordered(CONCURRENT_POSTS)
+            .collect()
+            .await;
     let mut gone = BTreeSet::new();
-    for (record, connection, result) in outcomes {
-        match result {
-            Ok(()) => {}
-            Err(PostError::Gone) => {
+    for (connection, records_not_sent, error) in outcomes {
+        match error {
+            None => {}
+            // Gone: forgotten at once, no retry. But API Gateway answers 410 for a connection
+            // whose $connect has not finished yet: one that new is left be (the client reads
+            // from its cursor once open, which covers what it missed).
+            Some(PostError::Gone) if is_settled(&connection, now) => {
                 gone.insert((connection.pk.clone(), connection.connection_id.clone()));
             }
-            Err(PostError::Failed(detail)) => {
+            Some(PostError::Gone) => {}
+            Some(PostError::Failed(detail)) => {
                 tracing::warn!(error = %detail, connection = %connection.connection_id, "post failed");
-                failed.insert(record);
+                failed.extend(records_not_sent);
             }
         }
     }
-    // A vanished connection is forgotten at once: it costs no retry, now or later.
     for (owner, connection_id) in &gone {
         if let Err(err) = store.forget_connection(owner, connection_id).await {
             tracing::warn!(error = %err, connection = %connection_id, "could not forget a gone connection");
@@ -146,6 +166,14 @@ pub async fn consume(
         })
         .collect();
     Ok(response)
+}
+
+/// API Gateway's integration timeout: a `$connect` still under way after it has failed.
+const CONNECT_SETTLES_IN: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Whether a 410 for this connection means it is gone (not that it is still opening).
+fn is_settled(connection: &ConnectionItem, now: DateTime<Utc>) -> bool {
+    now - connection.connected_at >= CONNECT_SETTLES_IN
 }
 
 fn sequence_of(record: &EventRecord) -> &str {
@@ -235,15 +263,35 @@ impl<'a> Audiences<'a> {
         if let Some(found) = self.partitions.get(&partition) {
             return Ok(found.clone());
         }
-        let found = self.store.connections_of(&partition, self.now).await?;
+        let found = self
+            .store
+            .connections_of(&partition, self.now, Consistency::Eventual)
+            .await?;
         self.partitions.insert(partition, found.clone());
+        Ok(found)
+    }
+
+    /// The connections a closing ends: read strongly (one opened a moment ago must not
+    /// escape it), and forgotten before they are told, so that no later batch posts to them
+    /// even if the close itself fails.
+    async fn closed(&mut self, partition: String) -> Result<Vec<ConnectionItem>, ChatError> {
+        let found = self
+            .store
+            .connections_of(&partition, self.now, Consistency::Strong)
+            .await?;
+        for connection in &found {
+            self.store
+                .forget_connection(&connection.pk, &connection.connection_id)
+                .await?;
+        }
+        self.partitions.remove(&partition);
         Ok(found)
     }
 
     async fn connections(&mut self, audience: &Audience) -> Result<Vec<ConnectionItem>, ChatError> {
         match audience {
-            Audience::Customer(session) => self.partition(session_pk(session)).await,
-            Audience::Agent(admin_id) => self.partition(admin_pk(admin_id)).await,
+            Audience::Customer(session) => self.partition(session_connections_pk(session)).await,
+            Audience::Agent(admin_id) => self.partition(agent_connections_pk(admin_id)).await,
             Audience::HolderOf(session) => {
                 let holder = match self.holders.get(session) {
                     Some(holder) => holder.clone(),
@@ -256,7 +304,7 @@ impl<'a> Audiences<'a> {
                     }
                 };
                 match holder {
-                    Some(holder) => self.partition(admin_pk(&holder.admin_id)).await,
+                    Some(holder) => self.partition(agent_connections_pk(&holder.admin_id)).await,
                     None => Ok(Vec::new()),
                 }
             }
@@ -271,7 +319,7 @@ impl<'a> Audiences<'a> {
         let frame = &closing.frame;
         Ok(match &closing.whom {
             Closed::SessionEnded(session) => self
-                .partition(session_pk(session))
+                .closed(session_connections_pk(session))
                 .await?
                 .into_iter()
                 .map(|c| (c, frame.clone()))
@@ -280,23 +328,39 @@ impl<'a> Audiences<'a> {
                 admin_id,
                 active,
                 current,
-            } => self
-                .partition(admin_pk(admin_id))
-                .await?
-                .into_iter()
-                .filter(|c| match c.holder.holder() {
-                    Some(PushHolder::Agent { generation, .. }) => !active || generation < *current,
-                    _ => true,
-                })
-                .map(|c| (c, frame.clone()))
-                .collect(),
+            } => {
+                let retired: Vec<ConnectionItem> = self
+                    .store
+                    .connections_of(
+                        &agent_connections_pk(admin_id),
+                        self.now,
+                        Consistency::Strong,
+                    )
+                    .await?
+                    .into_iter()
+                    .filter(|c| match c.holder.holder() {
+                        Some(PushHolder::Agent { generation, .. }) => {
+                            !active || generation < *current
+                        }
+                        _ => true,
+                    })
+                    .collect();
+                for connection in &retired {
+                    self.store
+                        .forget_connection(&connection.pk, &connection.connection_id)
+                        .await?;
+                }
+                self.partitions.remove(&agent_connections_pk(admin_id));
+                retired.into_iter().map(|c| (c, frame.clone())).collect()
+            }
         })
     }
 }
 
 /// Sends one `lists.changed` to every agent's connection, if this invocation wins the turn
-/// (at most one per `LIST_HINT_MS` across every consumer). A loser waits for the next turn:
-/// its change must not wait for an unrelated one to be announced.
+/// (at most one per `LIST_HINT_MS` across every consumer). A loser notes its miss and waits
+/// for the next turn, once: then either it sends, or the invocation that took that turn saw
+/// the miss and told every list to re-read. A change is never left unannounced.
 async fn send_list_hint(
     app: &App,
     sender: &PushSender,
@@ -306,26 +370,26 @@ async fn send_list_hint(
     let store = app.chat.store();
     let interval = app.config().list_hint_interval;
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
-    let mut won = false;
-    for turn in 0..LIST_HINT_TURNS {
-        if turn > 0 {
-            tokio::time::sleep(interval).await;
-        }
-        let now = app.chat.now();
-        if store
-            .claim_list_hint(now.timestamp_millis(), interval_ms)
-            .await?
-        {
-            won = true;
-            break;
-        }
+    let mut turn = store
+        .claim_list_hint(app.chat.now().timestamp_millis(), interval_ms)
+        .await?;
+    if let HintTurn::TakenUntil(until) = turn {
+        store.miss_list_hint().await?;
+        let wait = until - app.chat.now().timestamp_millis();
+        tokio::time::sleep(std::time::Duration::from_millis(
+            wait.clamp(0, interval_ms) as u64
+        ))
+        .await;
+        turn = store
+            .claim_list_hint(app.chat.now().timestamp_millis(), interval_ms)
+            .await?;
     }
-    if !won {
-        tracing::info!("list hint left to a later one");
+    let HintTurn::Mine { missed } = turn else {
+        tracing::info!("list hint covered by another invocation's");
         return Ok(());
-    }
+    };
     let now = app.chat.now();
-    let frame = events::list_hint(rows, id, now).to_json();
+    let frame = events::list_hint(rows, missed, id, now).to_json();
     let connections = store.agent_connections(now.timestamp()).await?;
     let outcomes: Vec<(ConnectionItem, Result<(), PostError>)> = stream::iter(connections)
         .map(|connection| {
@@ -338,18 +402,28 @@ async fn send_list_hint(
         .buffer_unordered(CONCURRENT_POSTS)
         .collect()
         .await;
+    let mut undelivered = false;
     for (connection, result) in outcomes {
         match result {
             Ok(()) => {}
-            Err(PostError::Gone) => {
-                store
+            Err(PostError::Gone) if is_settled(&connection, now) => {
+                if let Err(err) = store
                     .forget_connection(&connection.pk, &connection.connection_id)
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(error = %err, connection = %connection.connection_id, "could not forget a gone connection");
+                }
             }
+            Err(PostError::Gone) => {}
             Err(PostError::Failed(detail)) => {
                 tracing::warn!(error = %detail, connection = %connection.connection_id, "list hint post failed");
+                undelivered = true;
             }
         }
+    }
+    if undelivered {
+        // That agent's next hint makes their lists re-read.
+        store.miss_list_hint().await?;
     }
     Ok(())
 }

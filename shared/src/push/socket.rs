@@ -5,6 +5,7 @@
 
 use crate::chat::realtime::ConnectRefusal;
 use crate::clock::iso8601;
+use crate::store::StoreError;
 use crate::App;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
@@ -40,6 +41,11 @@ pub async fn connect(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGa
         }
         Err(ConnectRefusal::BadTicket) => answer(401, None),
         Err(ConnectRefusal::NotAllowed) => answer(403, None),
+        // DynamoDB shedding load: "try again", as the REST API's 503 says.
+        Err(ConnectRefusal::Store(err @ StoreError::Unavailable(_))) => {
+            tracing::warn!(error = %err, "push connect: DynamoDB unavailable");
+            answer(503, None)
+        }
         Err(ConnectRefusal::Store(err)) => {
             tracing::error!(error = %err, "push connect failed");
             answer(500, None)

@@ -140,8 +140,17 @@ pub fn ticket_pk(ticket_hash: &str) -> String {
     format!("TICKET#{ticket_hash}")
 }
 
-/// A connection's item sorts in its holder's partition before the idempotency keys and the
-/// messages, so reading them is one short range.
+/// A holder's open connections have a partition of their own (`CONNS#SESSION#<id>`,
+/// `CONNS#ADMIN#<id>`): the functions that write them may write nothing else (IAM's
+/// `dynamodb:LeadingKeys`), and reading them is one Query.
+pub fn session_connections_pk(session: &SessionId) -> String {
+    format!("CONNS#{}", session_pk(session))
+}
+
+pub fn agent_connections_pk(admin_id: &str) -> String {
+    format!("CONNS#{}", admin_pk(admin_id))
+}
+
 pub const CONNECTION_SK_PREFIX: &str = "CONN#";
 
 pub fn connection_sk(connection_id: &str) -> String {

@@ -7,7 +7,8 @@ use super::{built, decode, n, s, written, ChatStore, ConditionRefused, Item, Sto
 use crate::model::SessionStatus;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 use std::collections::HashMap;
 
 impl ConditionRefused for DeleteItemError {
@@ -18,6 +19,33 @@ impl ConditionRefused for DeleteItemError {
 
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+/// Whose turn the list hint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintTurn {
+    /// This caller's; `missed`: a change went unannounced since the last hint.
+    Mine { missed: bool },
+    /// Another's, until this time (epoch milliseconds).
+    TakenUntil(i64),
+}
+
+/// How `$connect`'s transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectOutcome {
+    Opened,
+    /// The ticket was used (or expired) meanwhile.
+    TicketSpent,
+    /// The session ended, or the agent was deactivated or their tokens retired.
+    HolderRefused,
+}
+
+/// Whether a read must see every write before it (closing a connection just opened) or may
+/// lag by a moment (fan-out: a connection opened meanwhile catches up with its own read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    Eventual,
+    Strong,
 }
 
 impl ChatStore {
@@ -34,44 +62,31 @@ impl ChatStore {
         )
     }
 
-    /// Consumes a ticket: one conditional delete that succeeds once, and only before it
-    /// expires (`now` in epoch seconds). `None`: unknown, used or expired.
-    pub async fn consume_ticket(
-        &self,
-        ticket_hash: &str,
-        now: i64,
-    ) -> Result<Option<TicketItem>, StoreError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(key(ticket_pk(ticket_hash), TICKET_SK)))
-            .condition_expression("attribute_exists(PK) AND expiresAt > :now")
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => output.attributes.map(decode).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(DeleteItemError::condition_refused) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(err.into()),
-        }
+    /// A ticket by its hash (strongly consistent: it was written a moment ago).
+    pub async fn ticket(&self, ticket_hash: &str) -> Result<Option<TicketItem>, StoreError> {
+        self.get(ticket_pk(ticket_hash), TICKET_SK).await
     }
 
-    /// Stores an open connection and its lookup item, in one transaction that also checks its
-    /// holder still may receive: the session is active, or the agent is active with the same
-    /// token generation. False when that check refused it (nothing written).
-    pub async fn open_connection(&self, connection: &ConnectionItem) -> Result<bool, StoreError> {
+    /// Opens a connection in ONE transaction: spends the ticket (deleted only if it is still
+    /// there and unexpired at `now`, epoch seconds: it works once), checks the holder still
+    /// may receive (the session is active, or the agent active with the same token
+    /// generation) and stores the connection and its lookup item. Nothing is written unless
+    /// all of it is.
+    pub async fn open_connection(
+        &self,
+        ticket_hash: &str,
+        connection: &ConnectionItem,
+        now: i64,
+    ) -> Result<ConnectOutcome, StoreError> {
         let holder = connection
             .holder
             .holder()
             .ok_or_else(|| StoreError::Request("a connection without its holder".into()))?;
+        let spend = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(key(ticket_pk(ticket_hash), TICKET_SK)))
+            .condition_expression("attribute_exists(PK) AND expiresAt > :now")
+            .expression_attribute_values(":now", n(now));
         let check = match &holder {
             PushHolder::Customer { session_id } => ConditionCheck::builder()
                 .table_name(self.table())
@@ -103,12 +118,20 @@ impl ChatStore {
         };
         let writes = vec![
             TransactWriteItem::builder()
+                .delete(built(spend.build())?)
+                .build(),
+            TransactWriteItem::builder()
                 .condition_check(built(check.build())?)
                 .build(),
             put(serde_dynamo::to_item(connection)?)?,
             put(serde_dynamo::to_item(connection.lookup())?)?,
         ];
-        self.transact_if(writes).await
+        Ok(match self.transact_or_cancellation(writes).await? {
+            Ok(()) => ConnectOutcome::Opened,
+            Err(cancelled) if cancelled.refused(0) => ConnectOutcome::TicketSpent,
+            Err(cancelled) if cancelled.refused(1) => ConnectOutcome::HolderRefused,
+            Err(cancelled) => return Err(cancelled.into_error()),
+        })
     }
 
     /// Forgets a connection API Gateway reports closed (`$disconnect`): its lookup item names
@@ -140,22 +163,27 @@ impl ChatStore {
         Ok(Some(lookup.owner))
     }
 
-    /// Forgets a connection that is gone (a post answered 410): both of its items.
+    /// Forgets a connection that is gone (a post answered 410) or being closed: both of its
+    /// items, in one transaction.
     pub async fn forget_connection(
         &self,
         owner: &str,
         connection_id: &str,
     ) -> Result<(), StoreError> {
-        self.delete_connection_item(owner, connection_id).await?;
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(key(
-                connection_lookup_pk(connection_id),
-                CONNECTION_LOOKUP_SK,
-            )))
-            .send()
-            .await?;
+        let delete = |pk: String, sk: &str| -> Result<TransactWriteItem, StoreError> {
+            let delete = built(
+                Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key(pk, sk)))
+                    .build(),
+            )?;
+            Ok(TransactWriteItem::builder().delete(delete).build())
+        };
+        let writes = vec![
+            delete(owner.to_owned(), &connection_sk(connection_id))?,
+            delete(connection_lookup_pk(connection_id), CONNECTION_LOOKUP_SK)?,
+        ];
+        self.transact(writes).await?;
         Ok(())
     }
 
@@ -179,10 +207,12 @@ impl ChatStore {
         &self,
         partition: &str,
         now: i64,
+        consistency: Consistency,
     ) -> Result<Vec<ConnectionItem>, StoreError> {
         let query = self
             .client()
             .query()
+            .consistent_read(consistency == Consistency::Strong)
             .key_condition_expression("PK = :pk AND begins_with(SK, :conn)")
             .expression_attribute_values(":pk", s(partition))
             .expression_attribute_values(":conn", s(CONNECTION_SK_PREFIX));
@@ -226,19 +256,60 @@ impl ChatStore {
     }
 
     /// Takes the list hint's turn: one conditional update that succeeds for one caller per
-    /// `interval_ms` (epoch milliseconds), whatever the number of consumers running.
-    pub async fn claim_list_hint(&self, now_ms: i64, interval_ms: i64) -> Result<bool, StoreError> {
-        written(
-            self.client()
-                .update_item()
-                .table_name(self.table())
-                .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
-                .update_expression("SET sentAt = :now")
-                .condition_expression("attribute_not_exists(sentAt) OR sentAt <= :before")
-                .expression_attribute_values(":now", n(now_ms))
-                .expression_attribute_values(":before", n(now_ms - interval_ms))
-                .send()
-                .await,
-        )
+    /// `interval_ms` (epoch milliseconds), whatever the number of consumers running. The
+    /// winner learns whether a loser has missed its turn since the last hint (then the hint
+    /// tells clients to re-read their lists).
+    pub async fn claim_list_hint(
+        &self,
+        now_ms: i64,
+        interval_ms: i64,
+    ) -> Result<HintTurn, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
+            .update_expression("SET sentAt = :now, missed = :none")
+            .condition_expression("attribute_not_exists(sentAt) OR sentAt <= :before")
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":before", n(now_ms - interval_ms))
+            .expression_attribute_values(":none", n(0))
+            .return_values(ReturnValue::UpdatedOld)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        let number = |item: Option<&Item>, name: &str| {
+            item.and_then(|item| item.get(name))
+                .and_then(|value| value.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        match result {
+            Ok(output) => Ok(HintTurn::Mine {
+                missed: number(output.attributes.as_ref(), "missed").unwrap_or(0) > 0,
+            }),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let sent_at = number(failed.item(), "sentAt").unwrap_or(now_ms);
+                    Ok(HintTurn::TakenUntil(sent_at + interval_ms))
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+
+    /// Notes that a list change went unannounced (its turn was taken, or its posts failed):
+    /// the next hint makes every list re-read.
+    pub async fn miss_list_hint(&self) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
+            .update_expression("ADD missed :one")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await?;
+        Ok(())
     }
 }

@@ -73,11 +73,11 @@ impl StoredHolder {
 }
 
 impl PushHolder {
-    /// The partition its connections live in: the session's, or the agent's.
-    pub fn partition(&self) -> String {
+    /// The partition its connections live in.
+    pub fn connections_partition(&self) -> String {
         match self {
-            Self::Customer { session_id } => session_pk(session_id),
-            Self::Agent { admin_id, .. } => admin_pk(admin_id),
+            Self::Customer { session_id } => session_connections_pk(session_id),
+            Self::Agent { admin_id, .. } => agent_connections_pk(admin_id),
         }
     }
 }
@@ -109,8 +109,8 @@ impl TicketItem {
     }
 }
 
-/// `SESSION#<id>` or `ADMIN#<id>` / `CONN#<connectionId>`: an open connection, in its
-/// holder's partition (one Query finds a session's or an agent's connections). Agents'
+/// `CONNS#SESSION#<id>` or `CONNS#ADMIN#<id>` / `CONN#<connectionId>`: an open connection, in
+/// its holder's connections partition (one Query finds them). Agents'
 /// connections are also listed on GSI2 (`CONNS#AGENTS`) for the list hint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,7 +157,7 @@ impl ConnectionItem {
         let connected_at = to_millis(connected_at);
         let listed = matches!(holder, PushHolder::Agent { .. });
         Self {
-            pk: holder.partition(),
+            pk: holder.connections_partition(),
             sk: connection_sk(connection_id),
             gsi2pk: listed.then(|| AGENT_CONNECTIONS_PARTITION.to_owned()),
             gsi2sk: listed.then(|| format!("{}#{connection_id}", iso8601(connected_at))),
