@@ -68,7 +68,8 @@ endif
 
 # A short load run against `make dev`'s binary (its own DynamoDB server, table and agent), then
 # stopped: latency per endpoint, lost and duplicated replies (infra/load.sh; LOAD_CHATS,
-# LOAD_DURATION, LOAD_TIME_SCALE). Exits non-zero on a lost or repeated reply or any 5xx.
+# LOAD_DURATION, LOAD_TIME_SCALE; LOAD_PUSH=agents|customers|both and LOAD_PUSH_RECONNECT for
+# the push channel). Exits non-zero on a lost or repeated reply or any 5xx.
 load: setup
 	bash infra/load.sh
 

@@ -2,7 +2,9 @@
 # Every command the docs name runs to the end, as a newcomer would run it on a built clone:
 #   make dev        starts, serves the API (stage path and root) and the dashboard, and Ctrl-C
 #                   stops it and the DynamoDB server it started;
-#   make load       a short run (LOAD_CHATS=4, LOAD_DURATION=10s): exits 0, nothing lost;
+#   make load       a short run (LOAD_CHATS=4, LOAD_DURATION=10s) with push on both sides and
+#                   every socket replaced every 15 s of chat time: exits 0, nothing lost or
+#                   repeated across reconnects (polling is run by infra/loadgen/tests/local_stack.rs);
 #   make bench      in its short mode (BENCH_SHORT=1: debug build, every function started once
 #                   with its trigger's event, every handler bench run once);
 #   make sam-build  SAM CLI's own build of one function (SAM_BUILD_FUNCTION, default
@@ -72,7 +74,7 @@ check_make_dev() {
 started=$SECONDS
 check_make_dev >>"$logs/make-dev.log" 2>&1
 report make-dev $? $((SECONDS - started))
-run make-load env LOAD_CHATS=4 LOAD_DURATION=10s LOAD_TIME_SCALE=6 LOAD_REPORT="$logs/load.json" make load
+run make-load env LOAD_CHATS=4 LOAD_DURATION=10s LOAD_TIME_SCALE=6 LOAD_PUSH=both LOAD_PUSH_RECONNECT=15s LOAD_REPORT="$logs/load.json" make load
 run make-bench env BENCH_SHORT=1 make bench
 run make-sam-build env SAM_BUILD_FUNCTION="${SAM_BUILD_FUNCTION:-HealthFunction}" make sam-build
 echo "commands: $passed passed, $failed failed"

@@ -6,7 +6,15 @@ three transports: the REST API as deployed, the same on an HTTP API, and a WebSo
 channel with polling as fallback. No network: the prices are the constants below.
 
     python3 infra/cost/cost_model.py --report target/load-report.json [--chat-minutes 10]
+    python3 infra/cost/cost_model.py --report polling.json --report push.json --by-party
+    python3 infra/cost/cost_model.py --requests-per-chat mix.json   # a standard chat's requests, given
     python3 infra/cost/cost_model.py --idle     # what each samconfig.toml stack costs idle
+
+A report from a push run (`loadgen --push-agents/--push-customers`) carries the WebSocket side
+too (connects, frames received and sent, connection time): it is priced as measured, the REST
+requests on the REST API (or an HTTP API) plus the WebSocket messages and connection minutes.
+`--by-party` prints the requests per standard chat by who makes them (customers, agents) for
+each report given, next to each other.
 
 The idle cost is read from template.yaml itself: the resources CloudFormation creates for each
 samconfig.toml environment (Fn::ForEach expanded, conditions evaluated with that environment's
@@ -101,6 +109,8 @@ CHATS_PER_DAY = (0, 1_000, 100_000)
 # ---- what each request costs beyond the gateway ----------------------------------------------
 
 LAMBDA_MEMORY_MB = 128  # template.yaml Globals: MemorySize (sign-in, 512 MB, is not in a chat)
+# Billed ms of one WebSocket route function ($connect, $disconnect, a ping) or one push post.
+WEBSOCKET_LAMBDA_MS = 10
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ class Endpoint:
     read_units: float
     write_units: float
     lambda_ms: float
+    # Who makes it (customer or agent) and how the gateway bills it: "rest" (a REST request),
+    # "ticket" (a REST request, counted apart), "ws_connect" (a WebSocket upgrade: no request
+    # charge; its $connect and $disconnect functions run once each).
+    party: str = "customer"
+    kind: str = "rest"
 
 
 # Units: a strongly consistent read of up to 4 KB is 1 read unit, an index Query (eventually
@@ -134,18 +149,34 @@ ENDPOINTS = {
     # TransactWriteItems: the ended session (2, in no index any more) + counter (2).
     "rating": Endpoint("submit-rating", False, 0, 4, 8),
     # 2 GetItem (email -> id, admin); argon2id dominates the time.
-    "admin_login": Endpoint("admin-login", False, 2, 0, 250),
+    "admin_login": Endpoint("admin-login", False, 2, 0, 250, party="agent"),
     # Index Query (about 25 sessions of ~0.6 KB, eventually consistent: 2) + count GetItem (1).
-    "admin_list_waiting": Endpoint("admin-active-sessions", True, 3, 0, 10),
-    "admin_list_active": Endpoint("admin-active-sessions", True, 3, 0, 10),
+    "admin_list_waiting": Endpoint("admin-active-sessions", True, 3, 0, 10, party="agent"),
+    "admin_list_active": Endpoint("admin-active-sessions", True, 3, 0, 10, party="agent"),
     # Query (transcript under 4 KB) + PutItem VIEWED_SESSION (1 + 2 indexes).
-    "admin_open_transcript": Endpoint("admin-session-messages", False, 1, 3, 12),
+    "admin_open_transcript": Endpoint("admin-session-messages", False, 1, 3, 12, party="agent"),
     # Query.
-    "admin_transcript_after": Endpoint("admin-session-messages", True, 1, 0, 8),
+    "admin_transcript_after": Endpoint("admin-session-messages", True, 1, 0, 8, party="agent"),
     # GetItem + TransactWriteItems: message (2) + session (2 + 3) + activity (2 + 2) + counter (2).
-    "admin_reply": Endpoint("admin-send-message", False, 1, 13, 18),
+    "admin_reply": Endpoint("admin-send-message", False, 1, 13, 18, party="agent"),
     # GetItem + TransactWriteItems: session end (2 + 3) + count (2) + activity (2 + 2) + counter (2).
-    "admin_end": Endpoint("admin-end-session", False, 1, 13, 18),
+    "admin_end": Endpoint("admin-end-session", False, 1, 13, 18, party="agent"),
+    # The push channel (docs/decisions/0009-push-channel.md). A ticket: the caller checked
+    # (customer: GetItem session; agent: the JWT and GetItem admin) + a conditional PutItem.
+    "customer_ticket": Endpoint("realtime-ticket", False, 1, 1, 10, kind="ticket"),
+    "agent_ticket": Endpoint("admin-realtime-ticket", False, 1, 1, 10, party="agent", kind="ticket"),
+    # $connect: DeleteItem of the ticket (1) + TransactWriteItems: Put connection (2, the agent's
+    # in GSI2: +1) + ConditionCheck (1 read); $disconnect: DeleteItem (1, +1 for the index).
+    "ws_connect_customer": Endpoint("push-connect", False, 1, 4, 2 * WEBSOCKET_LAMBDA_MS, kind="ws_connect"),
+    "ws_connect_agent": Endpoint("push-connect", False, 1, 6, 2 * WEBSOCKET_LAMBDA_MS, party="agent", kind="ws_connect"),
+    # A push client's REST reads: the customer's catch-up from the cursor on each (re)connect
+    # (per connect, not a timer), its fallback poll (a timer, as the shipped app's); the
+    # agent's lists re-read on a hint or a connect and the open chat read from its cursor.
+    "poll_catch_up": Endpoint("poll-messages", False, 1, 0, 6),
+    "poll_fallback": Endpoint("poll-messages", True, 1, 0, 6),
+    "admin_list_waiting_on_hint": Endpoint("admin-active-sessions", False, 3, 0, 10, party="agent"),
+    "admin_list_active_on_hint": Endpoint("admin-active-sessions", False, 3, 0, 10, party="agent"),
+    "admin_transcript_catch_up": Endpoint("admin-session-messages", False, 1, 0, 8, party="agent"),
 }
 # A poll that returns replies adds a Query (1) and an UpdateItem recording how far polls got
 # (session, 1 + 3 indexes): once per reply delivered.
@@ -162,7 +193,17 @@ WEBSOCKET_PING_EVERY_MINUTES = 5
 # A connection item put on $connect and deleted on $disconnect (1 write each), read once per
 # push to find the connection (1 read).
 WEBSOCKET_CONNECT_WRITE_UNITS = 2
-WEBSOCKET_LAMBDA_MS = 10
+
+
+@dataclass
+class WebSocketUse:
+    """What a push run's sockets did per standard chat, both sides together."""
+
+    messages: float  # frames received (the server's posts) and sent (pings)
+    connection_minutes: float
+    # By side, for the split: frames received, frames sent.
+    received: dict[str, float] = field(default_factory=dict)
+    sent: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,6 +214,8 @@ class ChatMix:
     replies: float
     chat_minutes: float
     lambda_ms: dict[str, float] = field(default_factory=dict)
+    # Only for a run that used the push channel.
+    websocket: WebSocketUse | None = None
 
 
 def chat_mix(report: dict, chat_minutes: float, lambda_ms_source: str = "constants") -> ChatMix:
@@ -194,10 +237,49 @@ def chat_mix(report: dict, chat_minutes: float, lambda_ms_source: str = "constan
     lambda_ms = {key: endpoint.lambda_ms for key, endpoint in ENDPOINTS.items()}
     if lambda_ms_source == "report":
         for row in report["endpoints"]:
-            if row["key"] in lambda_ms:
+            if row["key"] in lambda_ms and ENDPOINTS[row["key"]].kind != "ws_connect":
                 # Lambda bills whole milliseconds, at least 1.
                 lambda_ms[row["key"]] = max(1.0, math.ceil(row["p50_ms"]))
-    return ChatMix(requests, replies, chat_minutes, lambda_ms)
+    return ChatMix(requests, replies, chat_minutes, lambda_ms, websocket_use(report, scale, started))
+
+
+def websocket_use(report: dict, scale: float, started: int) -> WebSocketUse | None:
+    """A push run's frames and connection time per standard chat. Frames received follow the
+    chat's messages and list changes (per chat, as measured); pings and connection time follow
+    the clock (scaled with the chat, like the timers)."""
+    push = report.get("push")
+    if not push:
+        return None
+    received, sent, minutes = {}, {}, 0.0
+    for side in ("customers", "agents"):
+        counters = push[side]
+        received[side] = counters["frames_received"] / started
+        # A ping every 5 minutes of connection: what a standard chat's sockets send.
+        connected = counters["connected_chat_s"] / 60 / started * scale
+        sent[side] = connected / WEBSOCKET_PING_EVERY_MINUTES
+        minutes += connected
+    messages = sum(received.values()) + sum(sent.values())
+    return WebSocketUse(messages, minutes, received, sent)
+
+
+def mix_from_requests(given: dict) -> ChatMix:
+    """A standard chat given directly (`--requests-per-chat`): `requests` by endpoint key (per
+    standard chat, not scaled), `replies`, `chat_minutes` (default 10) and, for push, a
+    `websocket` object with `messages` and `connection_minutes`."""
+    requests = {key: 0.0 for key in ENDPOINTS}
+    unknown = sorted(set(given["requests"]) - set(ENDPOINTS))
+    if unknown:
+        raise ValueError(f"requests per chat for endpoints this model does not price: {unknown}")
+    requests.update({key: float(count) for key, count in given["requests"].items()})
+    ws = given.get("websocket")
+    websocket = WebSocketUse(float(ws["messages"]), float(ws["connection_minutes"])) if ws else None
+    return ChatMix(
+        requests,
+        float(given.get("replies", 0.0)),
+        float(given.get("chat_minutes", 10.0)),
+        {key: endpoint.lambda_ms for key, endpoint in ENDPOINTS.items()},
+        websocket,
+    )
 
 
 @dataclass
@@ -236,11 +318,18 @@ def request_cost(mix: ChatMix, gateway_price: float, poll_share: float = 1.0) ->
     cost = Cost()
     total_requests = 0.0
     read_units = write_units = lambda_ms = 0.0
+    invocations = 0.0
     for key, count in mix.requests.items():
         endpoint = ENDPOINTS[key]
         if key == "poll":
             count *= poll_share
-        total_requests += count
+        if endpoint.kind == "ws_connect":
+            # No request charge: API Gateway bills the socket's minutes and messages; its
+            # $connect and $disconnect functions run once each.
+            invocations += 2 * count
+        else:
+            total_requests += count
+            invocations += count
         read_units += count * endpoint.read_units
         write_units += count * endpoint.write_units
         lambda_ms += count * mix.lambda_ms[key]
@@ -248,7 +337,22 @@ def request_cost(mix: ChatMix, gateway_price: float, poll_share: float = 1.0) ->
     read_units += delivering * DELIVERING_POLL.read_units
     write_units += delivering * DELIVERING_POLL.write_units
     cost.gateway += _per_million(total_requests, gateway_price)
-    _backend(cost, total_requests, read_units, write_units, lambda_ms)
+    _backend(cost, invocations, read_units, write_units, lambda_ms)
+    return cost
+
+
+def measured_push_cost(mix: ChatMix, gateway_price: float) -> Cost:
+    """What a push run did, priced: its requests through a gateway priced per million, plus the
+    WebSocket messages and connection minutes it used, and the functions behind them (each
+    ping runs the message route; each frame received is one post by the stream consumer)."""
+    cost = request_cost(mix, gateway_price)
+    ws = mix.websocket
+    cost.gateway += _per_million(ws.messages, PRICES["websocket_per_million_messages"])
+    cost.gateway += _per_million(ws.connection_minutes, PRICES["websocket_per_million_connection_minutes"])
+    pings = sum(ws.sent.values())
+    # A post adds its Management API call to the consumer's time; the consumer's invocations
+    # are per batch, not per frame, and left out.
+    _backend(cost, pings, read_units=0, write_units=0, lambda_ms=ws.messages * WEBSOCKET_LAMBDA_MS)
     return cost
 
 
@@ -283,6 +387,15 @@ def per_thousand(cost: Cost) -> Cost:
 
 def transports(mix: ChatMix) -> dict[str, Cost]:
     """USD per 1,000 standard chats for each transport."""
+    if mix.websocket is not None:
+        return {
+            "as measured: REST API + WebSocket": per_thousand(
+                measured_push_cost(mix, PRICES["rest_api_per_million_requests"])
+            ),
+            "as measured: HTTP API + WebSocket": per_thousand(
+                measured_push_cost(mix, PRICES["http_api_per_million_requests"])
+            ),
+        }
     return {
         "REST API (as deployed)": per_thousand(request_cost(mix, PRICES["rest_api_per_million_requests"])),
         "HTTP API": per_thousand(request_cost(mix, PRICES["http_api_per_million_requests"])),
@@ -472,6 +585,54 @@ def render_idle(costs: dict[str, IdleCost]) -> str:
     return "\n".join(lines)
 
 
+def by_party(mix: ChatMix) -> dict[str, dict[str, float]]:
+    """Requests per standard chat by who makes them (customers, agents) and kind; WebSocket
+    frames apart (billed as messages, not requests)."""
+    split = {}
+    for party, side in (("customer", "customers"), ("agent", "agents")):
+        row = {"rest": 0.0, "ticket": 0.0, "ws_connect": 0.0}
+        for key, count in mix.requests.items():
+            endpoint = ENDPOINTS[key]
+            if endpoint.party == party:
+                row[endpoint.kind] += count
+        row["requests"] = row["rest"] + row["ticket"] + row["ws_connect"]
+        ws = mix.websocket
+        row["frames_received"] = ws.received.get(side, 0.0) if ws else 0.0
+        row["frames_sent"] = ws.sent.get(side, 0.0) if ws else 0.0
+        split[side] = row
+    return split
+
+
+def render_by_party(named: list[tuple[str, ChatMix]]) -> str:
+    """One column per run: requests per standard chat by who makes them."""
+    lines = [
+        "| per standard chat (" + f"{named[0][1].chat_minutes:g} min) | " + " | ".join(name for name, _ in named) + " |",
+        "|---|" + "---:|" * len(named),
+    ]
+    splits = [by_party(mix) for _, mix in named]
+    for side in ("agents", "customers"):
+        for field_name, label in (
+            ("rest", "REST requests"),
+            ("ticket", "tickets"),
+            ("ws_connect", "WebSocket connects"),
+            ("requests", "**requests**"),
+            ("frames_received", "frames received"),
+            ("frames_sent", "frames sent (pings)"),
+        ):
+            lines.append(f"| {side}: {label} | " + " | ".join(f"{split[side][field_name]:.1f}" for split in splits) + " |")
+    lines.append(
+        "| **all requests** | "
+        + " | ".join(f"{split['agents']['requests'] + split['customers']['requests']:.1f}" for split in splits)
+        + " |"
+    )
+    lines.append(
+        "| WebSocket messages (frames both ways) | "
+        + " | ".join(f"{mix.websocket.messages if mix.websocket else 0:.1f}" for _, mix in named)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
 def units_per_chat(mix: ChatMix) -> tuple[float, float]:
     reads = sum(count * ENDPOINTS[key].read_units for key, count in mix.requests.items())
     writes = sum(count * ENDPOINTS[key].write_units for key, count in mix.requests.items())
@@ -480,12 +641,17 @@ def units_per_chat(mix: ChatMix) -> tuple[float, float]:
     return reads, writes
 
 
-def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
+def render(report: dict | None, mix: ChatMix, costs: dict[str, Cost]) -> str:
     lines = []
-    lines.append(
-        f"Standard chat: {mix.chat_minutes:g} minutes; from a loadgen run of {report['counts']['started']} chats "
-        f"against {report['base_url']} (mean chat {report['mean_chat_s'] / 60:.1f} min of chat time)."
-    )
+    if report is None:
+        lines.append(f"Standard chat: {mix.chat_minutes:g} minutes; requests per chat as given.")
+    else:
+        lines.append(
+            f"Standard chat: {mix.chat_minutes:g} minutes; from a loadgen run of {report['counts']['started']} chats "
+            f"against {report['base_url']} (mean chat {report['mean_chat_s'] / 60:.1f} min of chat time)"
+            + (f"; {report['mode']}" if report.get("mode") else "")
+            + "."
+        )
     lines.append("")
     lines.append("| requests per standard chat | count | read units | write units | Lambda ms |")
     lines.append("|---|---:|---:|---:|---:|")
@@ -502,7 +668,7 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
         f"{DELIVERING_POLL.read_units:g} | {DELIVERING_POLL.write_units:g} | - |"
     )
     reads, writes = units_per_chat(mix)
-    capacity = report.get("capacity")
+    capacity = report.get("capacity") if report else None
     lines.append("")
     lines.append(
         f"Requests per chat: {sum(mix.requests.values()):.1f}; DynamoDB units per chat: "
@@ -515,7 +681,13 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
     )
     lines.append(
         f"Lambda {LAMBDA_MEMORY_MB} MB arm64; logs {LOG_BYTES_PER_REQUEST} bytes per request; X-Ray "
-        f"{XRAY_SAMPLE_RATE:.0%} sampled; WebSocket fallback to polling {WEBSOCKET_FALLBACK_SHARE:.0%}."
+        f"{XRAY_SAMPLE_RATE:.0%} sampled; "
+        + (
+            f"WebSocket fallback to polling {WEBSOCKET_FALLBACK_SHARE:.0%}."
+            if mix.websocket is None
+            else f"WebSocket as measured: {mix.websocket.messages:.1f} messages and "
+            f"{mix.websocket.connection_minutes:.1f} connection minutes per chat."
+        )
     )
     lines.append("")
     header = "| transport | gateway | Lambda | DynamoDB | logs | X-Ray | per 1,000 chats |"
@@ -540,7 +712,15 @@ def render(report: dict, mix: ChatMix, costs: dict[str, Cost]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report", help="the JSON a loadgen run wrote (--report-json)")
+    parser.add_argument(
+        "--report", action="append", help="the JSON a loadgen run wrote (--report-json); several with --by-party"
+    )
+    parser.add_argument(
+        "--requests-per-chat",
+        help="a JSON file: {requests: {endpoint key: count per standard chat}, replies, chat_minutes, "
+        "websocket: {messages, connection_minutes}}; priced as given, nothing scaled",
+    )
+    parser.add_argument("--by-party", action="store_true", help="requests per standard chat by who makes them, per report")
     parser.add_argument("--idle", action="store_true", help="print the idle cost per samconfig.toml environment")
     parser.add_argument("--chat-minutes", type=float, default=10.0, help="length of a standard chat")
     parser.add_argument(
@@ -553,12 +733,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.idle:
         print(render_idle(idle_costs()))
         return 0
+    if args.requests_per_chat:
+        with open(args.requests_per_chat, encoding="utf-8") as file:
+            mix = mix_from_requests(json.load(file))
+        print(render(None, mix, transports(mix)))
+        return 0
     if not args.report:
-        parser.error("--report (or --idle) is required")
-    with open(args.report, encoding="utf-8") as file:
-        report = json.load(file)
-    mix = chat_mix(report, args.chat_minutes, args.lambda_ms_source)
-    print(render(report, mix, transports(mix)))
+        parser.error("--report, --requests-per-chat or --idle is required")
+    named = []
+    for path in args.report:
+        with open(path, encoding="utf-8") as file:
+            report = json.load(file)
+        named.append((report.get("mode", path), report, chat_mix(report, args.chat_minutes, args.lambda_ms_source)))
+    if args.by_party:
+        print(render_by_party([(name, mix) for name, _, mix in named]))
+        return 0
+    for index, (_, report, mix) in enumerate(named):
+        if index:
+            print()
+        print(render(report, mix, transports(mix)))
     return 0
 
 

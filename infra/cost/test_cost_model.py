@@ -96,6 +96,99 @@ class CostModelTest(unittest.TestCase):
         self.assertIn("mid-2025", text)
 
 
+# A push run of the same two chats: customers on the push channel (a ticket, a connect and a
+# catch-up read each), agents too; 10 minutes of socket time and 8 frames received per chat.
+PUSH_REPORT = dict(
+    REPORT,
+    mode="push on both sides",
+    per_chat={
+        "create_session": 1,
+        "send_message": 2,
+        "admin_reply": 2,
+        "customer_ticket": 1,
+        "ws_connect_customer": 1,
+        "poll_catch_up": 1,
+        "agent_ticket": 0.5,
+        "ws_connect_agent": 0.5,
+        "admin_list_waiting_on_hint": 1,
+        "admin_list_active_on_hint": 1,
+        "admin_list_waiting": 0.5,
+    },
+    push={
+        "customers": {"frames_received": 6, "connected_chat_s": 120},
+        "agents": {"frames_received": 10, "connected_chat_s": 120},
+    },
+)
+
+
+class PushCostTest(unittest.TestCase):
+    def setUp(self):
+        self.mix = cost_model.chat_mix(PUSH_REPORT, chat_minutes=2)
+
+    def test_frames_follow_the_chat_and_socket_time_follows_the_clock(self):
+        ws = self.mix.websocket
+        # 16 frames over 2 chats; sockets of 1 minute per chat and side, doubled to 2 minutes.
+        self.assertEqual(ws.received, {"customers": 3, "agents": 5})
+        self.assertEqual(ws.connection_minutes, 4)
+        self.assertAlmostEqual(ws.messages, 8 + 4 / 5)
+        # The safety list re-read is a timer: doubled; the hint re-reads are not.
+        self.assertEqual(self.mix.requests["admin_list_waiting"], 1)
+        self.assertEqual(self.mix.requests["admin_list_waiting_on_hint"], 1)
+
+    def test_requests_split_by_party_and_kind(self):
+        split = cost_model.by_party(self.mix)
+        self.assertEqual(split["customers"]["rest"], 1 + 2 + 1)
+        self.assertEqual(split["customers"]["ticket"], 1)
+        self.assertEqual(split["customers"]["ws_connect"], 1)
+        self.assertEqual(split["customers"]["requests"], 6)
+        self.assertEqual(split["agents"]["requests"], 2 + 0.5 + 0.5 + 1 + 1 + 1)
+        self.assertEqual(split["agents"]["frames_received"], 5)
+
+    def test_a_connect_costs_no_request_but_its_socket_minutes_and_messages(self):
+        rest = cost_model.measured_push_cost(self.mix, 3.50)
+        # Requests through the REST API: everything but the 1.5 connects.
+        requests = sum(self.mix.requests.values()) - 1.5
+        ws = self.mix.websocket
+        expected = (requests * 3.50 + ws.messages * 1.00 + ws.connection_minutes * 0.25) / 1e6
+        self.assertAlmostEqual(rest.gateway, expected, places=12)
+
+    def test_a_standard_chat_can_be_given_as_requests_per_chat(self):
+        given = {
+            "requests": {"poll": 300, "send_message": 3, "admin_reply": 3},
+            "replies": 3,
+            "chat_minutes": 10,
+        }
+        mix = cost_model.mix_from_requests(given)
+        self.assertEqual(mix.requests["poll"], 300, "taken as given, not scaled")
+        self.assertIsNone(mix.websocket)
+        cost = cost_model.request_cost(mix, 3.50)
+        self.assertAlmostEqual(cost.gateway, 306 * 3.50 / 1e6, places=12)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "mix.json")
+            with open(path, "w", encoding="utf-8") as file:
+                json.dump(dict(given, websocket={"messages": 5, "connection_minutes": 10}), file)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(cost_model.main(["--requests-per-chat", path]), 0)
+        self.assertIn("as measured: REST API + WebSocket", out.getvalue())
+        with self.assertRaisesRegex(ValueError, "teleport"):
+            cost_model.mix_from_requests({"requests": {"teleport": 1}})
+
+    def test_the_command_prints_the_split_for_each_report(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for name, report in (("polling", REPORT), ("push", PUSH_REPORT)):
+                paths += ["--report", os.path.join(tmp, f"{name}.json")]
+                with open(paths[-1], "w", encoding="utf-8") as file:
+                    json.dump(report, file)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(cost_model.main([*paths, "--chat-minutes", "2", "--by-party"]), 0)
+        text = out.getvalue()
+        self.assertIn("push on both sides", text)
+        self.assertIn("| agents: **requests** | 2.0 | 6.0 |", text)
+
+
 class IdleCostTest(unittest.TestCase):
     """The idle cost of each samconfig.toml environment, read from template.yaml."""
 

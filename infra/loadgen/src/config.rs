@@ -1,5 +1,6 @@
 //! What one load run is told: where the API is, how many chats and agents, how long.
 
+use crate::push::PushMode;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -18,4 +19,6 @@ pub struct RunConfig {
     pub progress: bool,
     /// The local DynamoDB server (`make dev`'s), whose capacity totals measure the run.
     pub dynamodb_url: Option<String>,
+    /// Who uses the push channel instead of timers (default: nobody, as today).
+    pub push: PushMode,
 }

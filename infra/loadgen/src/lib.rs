@@ -9,9 +9,11 @@ pub mod capacity;
 pub mod config;
 pub mod delivery;
 pub mod plan;
+pub mod push;
 pub mod report;
 pub mod run;
 pub mod stats;
+pub mod timeline;
 
 pub use config::RunConfig;
 pub use report::Report;

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use loadgen::plan::parse_duration;
+use loadgen::push::PushMode;
 use loadgen::{run, RunConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,20 @@ struct Args {
     /// from its capacity totals. A deployed stack has none (the summary says where to look).
     #[arg(long)]
     dynamodb_url: Option<String>,
+    /// Agents use the push channel (docs/asyncapi.yaml) as the future dashboard will: one
+    /// ticket and WebSocket each; lists patched from `lists.changed` hints, the open chat from
+    /// `message.created` frames; no list or open-chat timer.
+    #[arg(long)]
+    push_agents: bool,
+    /// Customers are a new app version on the push channel: a ticket (X-Chat-Token) and a
+    /// WebSocket each, one catch-up poll per (re)connect, replies from frames; no poll timer
+    /// (polling as the shipped app only when the socket cannot connect).
+    #[arg(long)]
+    push_customers: bool,
+    /// Closes every push socket this often (chat time) and reconnects with a fresh ticket and a
+    /// catch-up read, to prove nothing is lost or repeated across reconnects.
+    #[arg(long, value_parser = parse_duration)]
+    push_reconnect_every: Option<Duration>,
 }
 
 #[tokio::main]
@@ -66,6 +81,11 @@ async fn main() -> ExitCode {
         request_timeout: args.request_timeout,
         progress: !args.quiet,
         dynamodb_url: args.dynamodb_url,
+        push: PushMode {
+            agents: args.push_agents,
+            customers: args.push_customers,
+            reconnect_every: args.push_reconnect_every,
+        },
     };
     let report = match run(config).await {
         Ok(report) => report,

@@ -3,7 +3,9 @@
 use crate::capacity::CapacityPerChat;
 use crate::config::RunConfig;
 use crate::delivery::DeliveryCheck;
-use crate::stats::EndpointSummary;
+use crate::push::{PartySummary, PushCounters, PushMode};
+use crate::stats::{EndpointSummary, Party, RequestKind};
+use crate::timeline::{LatencyRow, Path};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,8 +28,68 @@ pub struct ChatCounts {
     pub rated: u64,
 }
 
+/// Replies by the path that first brought them to the customer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PathRow {
+    pub path: Path,
+    pub path_label: &'static str,
+    pub first_delivered: u64,
+    /// Arrivals of a reply the customer already had (a push client drops them; the shipped
+    /// app would show them, and the check counts them as duplicated).
+    pub repeats_dropped: u64,
+}
+
+impl PathRow {
+    pub fn new(path: Path) -> Self {
+        PathRow {
+            path,
+            path_label: path.label(),
+            first_delivered: 0,
+            repeats_dropped: 0,
+        }
+    }
+}
+
+/// What one side did per chat started: REST requests (tickets apart), WebSocket connects,
+/// and the frames its sockets received and sent (each a billed WebSocket message on AWS).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PartyRequests {
+    pub rest: f64,
+    pub tickets: f64,
+    pub ws_connects: f64,
+    pub ws_frames_received: f64,
+    pub ws_frames_sent: f64,
+    /// REST + tickets + connects: the requests the goals count.
+    pub requests: f64,
+}
+
+/// The delivery check over some of the chats.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SubsetCheck {
+    pub chats: u64,
+    pub check: DeliveryCheck,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PushSummary {
+    pub mode: PushMode,
+    pub customers: PartySummary,
+    pub agents: PartySummary,
+    /// `message.created` frames agents got for chats another dashboard serves (one shared
+    /// account here; none with one account per agent).
+    pub agent_frames_for_other_dashboards: u64,
+    /// Replies of chats on push that no frame brought (a catch-up read did).
+    pub replies_not_pushed: u64,
+    /// Chats whose customer socket was closed and replaced at least once.
+    pub across_forced_reconnects: SubsetCheck,
+    /// Chats whose customer polled because the socket would not connect.
+    pub fell_back_to_polling: SubsetCheck,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Who used the push channel (`polling`: nobody, as today).
+    pub mode: String,
     pub base_url: String,
     pub chats: u64,
     pub agents: u64,
@@ -52,6 +114,13 @@ pub struct Report {
     pub server_errors: u64,
     pub transport_errors: u64,
     pub capacity: Option<CapacityPerChat>,
+    /// From the sender's 200 to the first time the other side had the message (loadgen's
+    /// clock), per path.
+    pub latency: Vec<LatencyRow>,
+    pub reply_paths: Vec<PathRow>,
+    /// Per chat started, by who: `customers`, `agents`.
+    pub by_party: BTreeMap<String, PartyRequests>,
+    pub push: Option<PushSummary>,
     pub failures: Vec<String>,
 }
 
@@ -82,6 +151,14 @@ impl Report {
             chat_seconds.iter().sum::<f64>() / chat_seconds.len() as f64
         };
         let mut report = Report {
+            mode: match config.push.reconnect_every {
+                Some(every) => format!(
+                    "{} (every socket replaced every {} s of chat time)",
+                    config.push.name(),
+                    every.as_secs_f64()
+                ),
+                None => config.push.name().to_owned(),
+            },
             base_url: config.base_url.clone(),
             chats: config.chats as u64,
             agents,
@@ -99,10 +176,62 @@ impl Report {
             server_errors,
             transport_errors,
             capacity: None,
+            latency: Vec::new(),
+            reply_paths: Vec::new(),
+            by_party: BTreeMap::new(),
+            push: None,
             failures: Vec::new(),
         };
         report.failures = report.find_failures();
         report
+    }
+
+    pub fn set_latency(&mut self, rows: Vec<LatencyRow>) {
+        self.latency = rows;
+    }
+
+    pub fn set_reply_paths(&mut self, rows: Vec<PathRow>) {
+        self.reply_paths = rows;
+    }
+
+    /// Requests per chat by who makes them, from the endpoints and the push counters.
+    pub fn set_by_party(&mut self, counters: &PushCounters, time_scale: f64) {
+        let started = self.counts.started.max(1) as f64;
+        for (party, name, summary) in [
+            (
+                Party::Customer,
+                "customers",
+                counters.customers.summarize(time_scale),
+            ),
+            (
+                Party::Agent,
+                "agents",
+                counters.agents.summarize(time_scale),
+            ),
+        ] {
+            let mut row = PartyRequests::default();
+            for e in self
+                .endpoints
+                .iter()
+                .filter(|e| e.in_chat_mix && e.party == party)
+            {
+                let per_chat = e.requests as f64 / started;
+                match e.kind {
+                    RequestKind::Rest => row.rest += per_chat,
+                    RequestKind::Ticket => row.tickets += per_chat,
+                    RequestKind::WebSocketConnect => row.ws_connects += per_chat,
+                }
+            }
+            row.ws_frames_received = summary.frames_received as f64 / started;
+            row.ws_frames_sent = summary.pings_sent as f64 / started;
+            row.requests = row.rest + row.tickets + row.ws_connects;
+            self.by_party.insert(name.to_owned(), row);
+        }
+    }
+
+    pub fn set_push(&mut self, push: PushSummary) {
+        self.push = Some(push);
+        self.failures = self.find_failures();
     }
 
     /// Why the run failed (empty: it passed).
@@ -138,8 +267,8 @@ impl Report {
         let c = &self.counts;
         let _ = writeln!(
             out,
-            "loadgen: {} chats, {} agents ({} signed in) against {}",
-            self.chats, self.agents, self.agents_signed_in, self.base_url
+            "loadgen: {} chats, {} agents ({} signed in) against {}; {}",
+            self.chats, self.agents, self.agents_signed_in, self.base_url, self.mode
         );
         let _ = writeln!(
             out,
@@ -202,6 +331,84 @@ impl Report {
             "app polls slower than the 2 s interval: {}",
             self.slow_polls
         );
+        let _ = writeln!(
+            out,
+            "latency, from the sender's 200 to the other side having it (loadgen's clock):"
+        );
+        for row in &self.latency {
+            let _ = writeln!(
+                out,
+                "  {:<26} by {:<16} {:>5} messages  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms{}",
+                row.direction,
+                row.path_label,
+                row.count,
+                row.p50_ms,
+                row.p99_ms,
+                row.max_ms,
+                if row.before_the_200 > 0 {
+                    format!(" ({} before the 200)", row.before_the_200)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let paths: Vec<String> = self
+            .reply_paths
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} ({} repeats dropped)",
+                    p.path_label, p.first_delivered, p.repeats_dropped
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "replies first delivered by: {}", paths.join(", "));
+        for (party, row) in &self.by_party {
+            let _ = writeln!(
+                out,
+                "per chat, {party:<9}: {:>6.2} requests = REST {:.2} + tickets {:.2} + WebSocket connects {:.2}; frames received {:.2}, sent {:.2}",
+                row.requests, row.rest, row.tickets, row.ws_connects, row.ws_frames_received, row.ws_frames_sent
+            );
+        }
+        if let Some(push) = &self.push {
+            for (party, side) in [("customers", &push.customers), ("agents", &push.agents)] {
+                if side.connects + side.connect_failures == 0 {
+                    continue;
+                }
+                let frames: Vec<String> = side
+                    .frames
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "push {party}: {} connects ({} failed, p50 {:.1} ms, p99 {:.1} ms), {} forced reconnects, {} lost connections, {} fell back to polling, {} pings; frames: {}",
+                    side.connects,
+                    side.connect_failures,
+                    side.connect_p50_ms,
+                    side.connect_p99_ms,
+                    side.forced_reconnects,
+                    side.lost_connections,
+                    side.fell_back_to_polling,
+                    side.pings_sent,
+                    frames.join(", ")
+                );
+            }
+            let r = &push.across_forced_reconnects;
+            let f = &push.fell_back_to_polling;
+            let _ = writeln!(
+                out,
+                "push delivery: {} replies of chats on push came by a read, not a frame; chats with forced reconnects {} (lost {}, duplicated {}); chats that fell back to polling {} (lost {}, duplicated {}); agent frames for other dashboards' chats (shared account) {}",
+                push.replies_not_pushed,
+                r.chats,
+                r.check.lost,
+                r.check.duplicated,
+                f.chats,
+                f.check.lost,
+                f.check.duplicated,
+                push.agent_frames_for_other_dashboards
+            );
+        }
         match &self.capacity {
             Some(units) => {
                 let _ = writeln!(
@@ -248,6 +455,7 @@ mod tests {
             request_timeout: Duration::from_secs(5),
             progress: false,
             dynamodb_url: None,
+            push: PushMode::default(),
         }
     }
 

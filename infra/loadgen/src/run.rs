@@ -1,15 +1,20 @@
-//! The simulation: one task per customer (the shipped app: its poll timer and its sends), one
-//! per agent's dashboard (list timer and open-chat timer), then the delivery check.
+//! The simulation: one task per customer (the shipped app: its poll timer and its sends; or a
+//! new app version on the push channel), one per agent's dashboard (list timer and open-chat
+//! timer; or the push channel's hints and frames), then the delivery check.
 
 use crate::api::{Api, CallError, SetupError};
 use crate::config::RunConfig;
 use crate::delivery::{self, ChatDelivery};
 use crate::plan::{plan_chats, ChatPlan, Ender, Rng, TimeScale};
-use crate::report::{ChatCounts, Report};
-use crate::stats::{Endpoint, Stats};
+use crate::push::{
+    self, ConnectError, PartyCounters, PushCounters, PushMode, PushSocket, Received,
+};
+use crate::report::{ChatCounts, PathRow, PushSummary, Report, SubsetCheck};
+use crate::stats::{Endpoint, Outcome, Stats};
+use crate::timeline::{Path, Receipt, Timeline};
 use http::Method;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +34,9 @@ const APP_POLL_ERRORS_TOLERATED: u32 = 5;
 const REPLY_ATTEMPTS: u32 = 3;
 /// After the deadline: time for the chats still open to leave and rate, and for the check.
 const DRAIN: Duration = Duration::from_secs(30);
+/// Push agents re-read both lists this often (chat time) whatever the hints said: a hint can
+/// be missed (see `PushDashboard`).
+const LIST_SAFETY_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -62,6 +70,13 @@ struct Shared {
     stop_agents: watch::Receiver<bool>,
     chats_open: AtomicU64,
     chats_done: AtomicU64,
+    push: PushMode,
+    push_counters: PushCounters,
+    timeline: Timeline,
+    /// `message.created` frames an agent's socket got for chats another dashboard serves: every
+    /// dashboard signs in with the same account here, and the holder's connections are all of
+    /// that account's. With one account per agent they would not be sent.
+    frames_for_other_dashboards: AtomicU64,
 }
 
 impl Shared {
@@ -103,6 +118,10 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
         stop_agents: stop_rx,
         chats_open: AtomicU64::new(0),
         chats_done: AtomicU64::new(0),
+        push: config.push,
+        push_counters: PushCounters::default(),
+        timeline: Timeline::default(),
+        frames_for_other_dashboards: AtomicU64::new(0),
     });
     // Session ids in the app's own format need randomness that differs between runs even
     // with the same plan seed (ids are unique per table).
@@ -200,7 +219,97 @@ pub async fn run(config: RunConfig) -> Result<Report, RunError> {
         delivery,
     );
     report.capacity = capacity;
+    report.set_latency(
+        shared.timeline.latencies(
+            &customers
+                .iter()
+                .flat_map(|c| c.receipts.iter().cloned())
+                .collect::<Vec<_>>(),
+        ),
+    );
+    report.set_reply_paths(reply_paths(&customers));
+    report.set_by_party(&shared.push_counters, config.time_scale);
+    if config.push.agents || config.push.customers {
+        report.set_push(push_summary(&shared, &config, &customers, &deliveries));
+    }
     Ok(report)
+}
+
+/// Replies by the path that first brought them, and the repeats each path brought.
+fn reply_paths(customers: &[CustomerResult]) -> Vec<PathRow> {
+    let mut rows: BTreeMap<Path, PathRow> = BTreeMap::new();
+    for customer in customers {
+        for receipt in &customer.receipts {
+            rows.entry(receipt.path)
+                .or_insert_with(|| PathRow::new(receipt.path))
+                .first_delivered += 1;
+        }
+        for (path, repeats) in &customer.repeats {
+            rows.entry(*path)
+                .or_insert_with(|| PathRow::new(*path))
+                .repeats_dropped += repeats;
+        }
+    }
+    rows.into_values().collect()
+}
+
+fn push_summary(
+    shared: &Shared,
+    config: &RunConfig,
+    customers: &[CustomerResult],
+    deliveries: &[ChatDelivery],
+) -> PushSummary {
+    // `deliveries` has one entry per started chat, in the customers' order.
+    let started: Vec<&CustomerResult> = customers
+        .iter()
+        .filter(|c| c.session_id.is_some())
+        .collect();
+    let subset = |keep: &dyn Fn(&CustomerResult) -> bool| {
+        let chats: Vec<ChatDelivery> = started
+            .iter()
+            .zip(deliveries)
+            .filter(|(c, _)| keep(c))
+            .map(|(_, d)| d.clone())
+            .collect();
+        SubsetCheck {
+            chats: chats.len() as u64,
+            check: delivery::check(&chats),
+        }
+    };
+    // Replies the customer's socket never brought although the chat was on push: the catch-up
+    // reads covered them (a reply committed while a socket was being replaced, or a lost post).
+    let push_missed = if config.push.customers {
+        started
+            .iter()
+            .zip(deliveries)
+            .filter(|(c, _)| !c.fell_back)
+            .map(|(c, d)| {
+                let replies: HashSet<&String> = d
+                    .stored
+                    .iter()
+                    .flatten()
+                    .chain(d.acknowledged.iter())
+                    .collect();
+                replies
+                    .iter()
+                    .filter(|id| !c.pushed.contains(id.as_str()))
+                    .count() as u64
+            })
+            .sum()
+    } else {
+        0
+    };
+    PushSummary {
+        mode: config.push,
+        customers: shared.push_counters.customers.summarize(config.time_scale),
+        agents: shared.push_counters.agents.summarize(config.time_scale),
+        agent_frames_for_other_dashboards: shared
+            .frames_for_other_dashboards
+            .load(Ordering::Relaxed),
+        replies_not_pushed: push_missed,
+        across_forced_reconnects: subset(&|c| c.forced_reconnects > 0),
+        fell_back_to_polling: subset(&|c| c.fell_back),
+    }
 }
 
 // ---- the customer: the shipped app ---------------------------------------------------------
@@ -227,6 +336,15 @@ struct CustomerResult {
     slow_polls: u64,
     /// Chat time from the session's creation to its end.
     chat_length: Option<Duration>,
+    /// Each reply's first arrival and the path that brought it.
+    receipts: Vec<Receipt>,
+    /// Arrivals of a reply already shown, per path (a push client drops them).
+    repeats: BTreeMap<Path, u64>,
+    /// Replies a `message.created` frame brought (first or not).
+    pushed: HashSet<String>,
+    forced_reconnects: u32,
+    /// The socket would not connect and the app polled as the shipped app does.
+    fell_back: bool,
 }
 
 /// The app's state (its chat service, docs/contract.md §C2): the cursor it polls with and what
@@ -239,6 +357,52 @@ struct AppState {
     gave_up: bool,
     poll_errors: u32,
     slow_polls: u64,
+    receipts: Vec<Receipt>,
+    repeats: BTreeMap<Path, u64>,
+    pushed: HashSet<String>,
+    forced_reconnects: u32,
+    fell_back: bool,
+}
+
+impl AppState {
+    /// A reply arrived. The shipped app shows whatever a poll returns (the check then counts a
+    /// repeat as duplicated); a push client shows each message id once.
+    fn arrived(
+        &mut self,
+        session_id: &str,
+        message_id: &str,
+        at: Instant,
+        path: Path,
+        dedupe: bool,
+    ) {
+        let first = !self.received.iter().any(|id| id == message_id);
+        if first {
+            self.receipts.push(Receipt {
+                session_id: session_id.to_owned(),
+                message_id: message_id.to_owned(),
+                at,
+                path,
+            });
+        } else {
+            *self.repeats.entry(path).or_default() += 1;
+        }
+        if first || !dedupe {
+            self.received.push(message_id.to_owned());
+        }
+        // The cursor only moves forward: a frame that was overtaken does not move it back.
+        let newer = match &self.last_message_id {
+            Some(cursor) => compare_message_ids(message_id, cursor).is_gt(),
+            None => true,
+        };
+        if newer || !dedupe {
+            self.last_message_id = Some(message_id.to_owned());
+        }
+    }
+}
+
+/// Message ids are `msg_` and a zero-padded sequence: length first, then as text.
+fn compare_message_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 struct App {
@@ -247,6 +411,19 @@ struct App {
     token: String,
     state: Mutex<AppState>,
     stop_polling: AtomicBool,
+    /// Tells the push loop the customer is done.
+    stop: watch::Sender<bool>,
+    rng: Mutex<Rng>,
+}
+
+/// Why a push connection ended.
+enum Gone {
+    /// Our forced reconnect.
+    Forced,
+    /// The server closed it or it broke: reconnect with backoff.
+    Lost,
+    /// The chat is over for this client.
+    Done,
 }
 
 impl App {
@@ -255,13 +432,20 @@ impl App {
     }
 
     /// docs/contract.md §C3: poll after `lastMessageId`; show every message; move the cursor to
-    /// the last.
-    async fn poll_once(&self) {
+    /// the last. `endpoint` says why it polls: the app's timer, a push client's catch-up read
+    /// or its fallback timer.
+    async fn poll_once(&self, endpoint: Endpoint) {
+        let path = match endpoint {
+            Endpoint::CatchUpPoll => Path::CatchUp,
+            Endpoint::FallbackPoll => Path::FallbackPoll,
+            _ => Path::Poll,
+        };
+        let dedupe = self.shared.push.customers;
         loop {
             let cursor = self.state.lock().unwrap().last_message_id.clone();
             // The app builds the URL from `this.lastMessageId`, which is undefined before the
             // first message: the API accepts the literal "undefined" as "from the start".
-            let path = format!(
+            let url = format!(
                 "/api/chat/poll/{}?after={}",
                 self.session_id,
                 cursor.as_deref().unwrap_or("undefined")
@@ -269,11 +453,22 @@ impl App {
             let answer = self
                 .shared
                 .api
-                .call(Endpoint::Poll, Method::GET, &path, &self.headers(), None)
+                .call(endpoint, Method::GET, &url, &self.headers(), None)
                 .await;
+            let at = Instant::now();
             let mut state = self.state.lock().unwrap();
             let data = match answer {
                 Ok(data) => data,
+                // Only the shipped app stops after repeated errors; a push client's reads
+                // carry on (the reference client stops only on 401, 403 or 404).
+                Err(CallError::Refused {
+                    status: 401 | 403 | 404,
+                    ..
+                }) if endpoint != Endpoint::Poll => {
+                    state.ended = true;
+                    return;
+                }
+                Err(_) if endpoint != Endpoint::Poll => return,
                 Err(_) => {
                     state.poll_errors += 1;
                     if state.poll_errors >= APP_POLL_ERRORS_TOLERATED {
@@ -285,11 +480,8 @@ impl App {
             let messages = data["messages"].as_array().cloned().unwrap_or_default();
             for message in &messages {
                 if let Some(id) = message["messageId"].as_str() {
-                    state.received.push(id.to_owned());
+                    state.arrived(&self.session_id, id, at, path, dedupe);
                 }
-            }
-            if let Some(last) = messages.last().and_then(|m| m["messageId"].as_str()) {
-                state.last_message_id = Some(last.to_owned());
             }
             if data["sessionEnded"] == true {
                 state.ended = true;
@@ -314,7 +506,7 @@ impl App {
                 return;
             }
             let started = Instant::now();
-            self.poll_once().await;
+            self.poll_once(Endpoint::Poll).await;
             let mut state = self.state.lock().unwrap();
             if started.elapsed() > every {
                 state.slow_polls += 1;
@@ -345,9 +537,184 @@ impl App {
             )
             .await?;
         if let Some(id) = data["messageId"].as_str() {
-            self.state.lock().unwrap().last_message_id = Some(id.to_owned());
+            self.shared.timeline.committed(&self.session_id, id);
+            // The shipped app's cursor habit; a push client's cursor is what it was delivered
+            // (docs/mobile/guide.md), so a reply committed just before is not skipped.
+            if !self.shared.push.customers {
+                self.state.lock().unwrap().last_message_id = Some(id.to_owned());
+            }
         }
         Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        let state = self.state.lock().unwrap();
+        state.ended || state.gave_up || *self.stop.borrow()
+    }
+
+    /// Sleeps `chat_time` unless the customer is done first; false then.
+    async fn pause(&self, chat_time: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        tokio::select! {
+            _ = self.shared.scale.sleep(chat_time) => !self.finished(),
+            _ = stopped(stop) => false,
+        }
+    }
+
+    /// The new app version (docs/asyncapi.yaml): a ticket and a socket, one catch-up read per
+    /// (re)connect, replies from frames; backoff on a lost socket; after 3 failed connects the
+    /// shipped app's poll, with push tried again every 60 s.
+    async fn push_loop(self: Arc<Self>) {
+        let counters = self.shared.push_counters.customers.clone();
+        let mut stop = self.stop.subscribe();
+        let mut failed = 0u32;
+        let mut step = 0u32;
+        loop {
+            if self.finished() {
+                return;
+            }
+            match self.open_socket(&counters).await {
+                Ok(socket) => {
+                    failed = 0;
+                    match self.connected(socket, &mut stop).await {
+                        Gone::Done => return,
+                        Gone::Forced => {
+                            counters.forced_reconnects.fetch_add(1, Ordering::Relaxed);
+                            self.state.lock().unwrap().forced_reconnects += 1;
+                            step = 0;
+                        }
+                        Gone::Lost => {
+                            counters.lost_connections.fetch_add(1, Ordering::Relaxed);
+                            let wait = push::backoff(step, self.random());
+                            step += 1;
+                            if !self.pause(wait, &mut stop).await {
+                                return;
+                            }
+                        }
+                    }
+                }
+                // The session is over (ticket 404/401, connect 403): deliver what is left.
+                Err(ConnectError::Refused(401 | 403 | 404)) => {
+                    self.poll_once(Endpoint::CatchUpPoll).await;
+                    self.state.lock().unwrap().ended = true;
+                    return;
+                }
+                Err(_) => {
+                    failed += 1;
+                    if failed >= push::FAILED_CONNECTS_BEFORE_POLLING {
+                        let first =
+                            !std::mem::replace(&mut self.state.lock().unwrap().fell_back, true);
+                        if first {
+                            counters.fell_back.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if !self.fallback_polling(&mut stop).await {
+                            return;
+                        }
+                        // One more failure goes straight back to polling.
+                        failed = push::FAILED_CONNECTS_BEFORE_POLLING - 1;
+                    } else {
+                        let wait = push::backoff(step, self.random());
+                        step += 1;
+                        if !self.pause(wait, &mut stop).await {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn random(&self) -> f64 {
+        self.rng.lock().unwrap().fraction(0.0, 1.0)
+    }
+
+    /// `POST /api/chat/realtime/ticket`, then the socket its `url` names. A refused ticket is
+    /// reported as `Refused` with the ticket's status.
+    async fn open_socket(&self, counters: &Arc<PartyCounters>) -> Result<PushSocket, ConnectError> {
+        let ticket = self
+            .shared
+            .api
+            .call(
+                Endpoint::CustomerTicket,
+                Method::POST,
+                "/api/chat/realtime/ticket",
+                &self.headers(),
+                Some(&json!({ "sessionId": self.session_id })),
+            )
+            .await;
+        let url = match ticket {
+            Ok(data) => data["url"].as_str().unwrap_or_default().to_owned(),
+            Err(CallError::Refused { status, .. }) => return Err(ConnectError::Refused(status)),
+            Err(err) => return Err(ConnectError::Failed(err.to_string())),
+        };
+        connect_recorded(&self.shared, Endpoint::CustomerConnect, &url, counters).await
+    }
+
+    /// One connection's life: the catch-up read, then frames until it closes.
+    async fn connected(&self, mut socket: PushSocket, stop: &mut watch::Receiver<bool>) -> Gone {
+        // Frames that arrive during the read wait in the channel (stamped on arrival) and are
+        // applied after it, as the reference client holds them back.
+        self.poll_once(Endpoint::CatchUpPoll).await;
+        if self.state.lock().unwrap().ended {
+            socket.close().await;
+            return Gone::Done;
+        }
+        let scale = self.shared.scale;
+        let mut ping = tokio::time::interval(scale.wall(push::PING_EVERY));
+        ping.tick().await;
+        let forced = self
+            .shared
+            .push
+            .reconnect_every
+            .map(|every| Instant::now() + scale.wall(every));
+        let far = Instant::now() + Duration::from_secs(86_400);
+        loop {
+            tokio::select! {
+                _ = stopped(stop) => {
+                    socket.close().await;
+                    return Gone::Done;
+                }
+                _ = ping.tick() => socket.ping().await,
+                _ = tokio::time::sleep_until(forced.unwrap_or(far).into()) => {
+                    socket.close().await;
+                    return Gone::Forced;
+                }
+                received = socket.frames.recv() => match received {
+                    Some(Received::Frame(at, frame)) => match frame["type"].as_str() {
+                        Some("message.created") => {
+                            if let Some(id) = frame["data"]["messageId"].as_str() {
+                                let mut state = self.state.lock().unwrap();
+                                state.pushed.insert(id.to_owned());
+                                state.arrived(&self.session_id, id, at, Path::Push, true);
+                            }
+                        }
+                        // The end (C8): one last read brings a reply whose frame was lost.
+                        Some("session.ended") | Some("closing") => {
+                            socket.close().await;
+                            self.poll_once(Endpoint::CatchUpPoll).await;
+                            self.state.lock().unwrap().ended = true;
+                            return Gone::Done;
+                        }
+                        _ => {}
+                    },
+                    Some(Received::Closed) | None => {
+                        socket.closed();
+                        return Gone::Lost;
+                    }
+                },
+            }
+        }
+    }
+
+    /// The shipped app's poll for `PUSH_RETRY_EVERY`; false when the chat ended meanwhile.
+    async fn fallback_polling(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let until = Instant::now() + self.shared.scale.wall(push::PUSH_RETRY_EVERY);
+        while Instant::now() < until {
+            self.poll_once(Endpoint::FallbackPoll).await;
+            if self.finished() || !self.pause(APP_POLL_EVERY, stop).await {
+                return false;
+            }
+        }
+        true
     }
 
     async fn leave(&self) -> Result<(), CallError> {
@@ -395,6 +762,37 @@ impl App {
     }
 }
 
+/// Resolves once `stop` says so (its guard is not held across the caller's awaits).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|done| *done).await;
+}
+
+/// Opens a push socket, recorded as a request of its own (the `$connect` route runs a function).
+async fn connect_recorded(
+    shared: &Shared,
+    endpoint: Endpoint,
+    url: &str,
+    counters: &Arc<PartyCounters>,
+) -> Result<PushSocket, ConnectError> {
+    let started = Instant::now();
+    let result = PushSocket::connect(url, counters.clone()).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Success,
+        Err(ConnectError::Refused(status)) => Outcome::Failed {
+            status: *status,
+            code: format!("HTTP {status}"),
+        },
+        Err(ConnectError::Failed(detail)) => {
+            Outcome::Transport(detail.split(':').next().unwrap_or_default().to_owned())
+        }
+    };
+    shared
+        .api
+        .stats()
+        .record(endpoint, started.elapsed(), &outcome);
+    result
+}
+
 async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> CustomerResult {
     let not_started = CustomerResult {
         session_id: None,
@@ -403,6 +801,11 @@ async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> Cu
         received: Vec::new(),
         slow_polls: 0,
         chat_length: None,
+        receipts: Vec::new(),
+        repeats: BTreeMap::new(),
+        pushed: HashSet::new(),
+        forced_reconnects: 0,
+        fell_back: false,
     };
     tokio::time::sleep(shared.scale.wall(plan.start_after)).await;
     if shared.past_deadline() {
@@ -455,19 +858,34 @@ async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> Cu
         token: token.to_owned(),
         state: Mutex::new(AppState::default()),
         stop_polling: AtomicBool::new(false),
+        stop: watch::channel(false).0,
+        rng: Mutex::new(Rng::new(plan.index as u64 ^ 0xBAC0)),
     });
-    let poller = tokio::spawn(app.clone().poll_loop());
+    let poller = if shared.push.customers {
+        tokio::spawn(app.clone().push_loop())
+    } else {
+        tokio::spawn(app.clone().poll_loop())
+    };
 
     let mut rng = Rng::new(plan.index as u64 ^ 0xC057);
     let mut outcome = script(&app, &plan, &mut rng).await;
     if outcome == ChatOutcome::Left || outcome == ChatOutcome::CutShort {
-        let _ = app.leave().await;
-        app.stop_polling.store(true, Ordering::Relaxed);
-        let _ = poller.await;
+        let last_read = if shared.push.customers {
+            // The socket closes first, then the app leaves (it would hear its own end).
+            app.stop.send_replace(true);
+            let _ = poller.await;
+            let _ = app.leave().await;
+            Endpoint::CatchUpPoll
+        } else {
+            let _ = app.leave().await;
+            app.stop_polling.store(true, Ordering::Relaxed);
+            let _ = poller.await;
+            Endpoint::Poll
+        };
         // One poll after leaving, so that a reply committed before the leave but after the
         // last poll counts as delivered or lost rather than as "left before it arrived".
         if !app.state.lock().unwrap().gave_up {
-            app.poll_once().await;
+            app.poll_once(last_read).await;
         }
     } else {
         let _ = poller.await;
@@ -511,6 +929,11 @@ async fn customer(shared: Arc<Shared>, plan: ChatPlan, session_id: String) -> Cu
         received: state.received.clone(),
         slow_polls: state.slow_polls,
         chat_length: Some(chat_length),
+        receipts: state.receipts.clone(),
+        repeats: state.repeats.clone(),
+        pushed: state.pushed.clone(),
+        forced_reconnects: state.forced_reconnects,
+        fell_back: state.fell_back,
     }
 }
 
@@ -570,6 +993,15 @@ struct OpenChat {
     reply_attempts: u32,
     end_due: Option<Instant>,
     over: bool,
+    /// Message ids already applied (pushed frames repeat, and cross the reads).
+    seen: HashSet<String>,
+}
+
+/// A session as the lists last showed it (push agents patch this from hints).
+#[derive(Debug, Clone)]
+struct Known {
+    active: bool,
+    waiting_since: Option<String>,
 }
 
 struct Dashboard {
@@ -580,6 +1012,8 @@ struct Dashboard {
     open: Option<OpenChat>,
     /// The last waiting list, longest wait first.
     waiting: Vec<String>,
+    /// Every session the lists or hints have named.
+    known: HashMap<String, Known>,
 }
 
 impl Dashboard {
@@ -601,29 +1035,82 @@ impl Dashboard {
 
     /// Every 5 s: the waiting list and the full list (the dashboard shows both).
     async fn refresh_lists(&mut self) {
+        self.read_lists(Endpoint::ListWaiting, Endpoint::ListActive)
+            .await;
+    }
+
+    /// Both lists; what they show becomes what the dashboard knows.
+    async fn read_lists(&mut self, waiting: Endpoint, active: Endpoint) {
         if let Ok(data) = self
             .get(
-                Endpoint::ListWaiting,
+                waiting,
                 "/api/admin/chat/active-sessions?waiting=true&limit=100",
             )
             .await
         {
-            self.waiting = data["sessions"]
-                .as_array()
-                .map(|sessions| {
-                    sessions
-                        .iter()
-                        .filter_map(|s| s["sessionId"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let rows = data["sessions"].as_array().cloned().unwrap_or_default();
+            self.waiting = rows
+                .iter()
+                .filter_map(|s| s["sessionId"].as_str().map(str::to_owned))
+                .collect();
+            for row in &rows {
+                self.learn(row);
+            }
         }
-        let _ = self
-            .get(
-                Endpoint::ListActive,
-                "/api/admin/chat/active-sessions?limit=100",
-            )
-            .await;
+        if let Ok(data) = self
+            .get(active, "/api/admin/chat/active-sessions?limit=100")
+            .await
+        {
+            let rows = data["sessions"].as_array().cloned().unwrap_or_default();
+            let listed: HashSet<&str> = rows
+                .iter()
+                .filter_map(|r| r["sessionId"].as_str())
+                .collect();
+            // One page holds every active session of a run (at most 99): a known session the
+            // page lacks has ended.
+            if data["nextCursor"].is_null() {
+                for (id, known) in self.known.iter_mut() {
+                    if !listed.contains(id.as_str()) {
+                        known.active = false;
+                    }
+                }
+            }
+            for row in &rows {
+                self.learn(row);
+            }
+        }
+    }
+
+    /// A list row (from a list or a hint): active or not, waiting since when.
+    fn learn(&mut self, row: &Value) {
+        let Some(id) = row["sessionId"].as_str() else {
+            return;
+        };
+        let active = row["status"] == "active";
+        if !active {
+            if let Some(chat) = self.open.as_mut().filter(|c| c.session_id == id) {
+                chat.over = true;
+            }
+        }
+        self.known.insert(
+            id.to_owned(),
+            Known {
+                active,
+                waiting_since: row["waitingSince"].as_str().map(str::to_owned),
+            },
+        );
+    }
+
+    /// The waiting list from what is known, longest wait first.
+    fn waiting_from_known(&mut self) {
+        let mut waiting: Vec<(&String, &String)> = self
+            .known
+            .iter()
+            .filter(|(_, k)| k.active)
+            .filter_map(|(id, k)| k.waiting_since.as_ref().map(|since| (since, id)))
+            .collect();
+        waiting.sort();
+        self.waiting = waiting.into_iter().map(|(_, id)| id.clone()).collect();
     }
 
     /// Busy with the open chat: an answer or an end is on its way.
@@ -674,6 +1161,7 @@ impl Dashboard {
                 reply_attempts: 0,
                 end_due: None,
                 over: false,
+                seen: HashSet::new(),
             });
             // The first read has no cursor: the whole transcript (logged as a view).
             self.poll_chat().await;
@@ -682,6 +1170,12 @@ impl Dashboard {
 
     /// chat.js `pollChat`: the open chat's messages after the last one seen.
     async fn poll_chat(&mut self) {
+        self.read_chat(Endpoint::TranscriptAfter).await;
+    }
+
+    /// The open chat from its cursor (`after`: which endpoint that read is counted as), or
+    /// all of it when it has none yet.
+    async fn read_chat(&mut self, after_endpoint: Endpoint) {
         let Some(chat) = &self.open else {
             return;
         };
@@ -691,11 +1185,17 @@ impl Dashboard {
                 format!("/api/admin/chat/messages/{}", chat.session_id),
             ),
             Some(after) => (
-                Endpoint::TranscriptAfter,
+                after_endpoint,
                 format!("/api/admin/chat/messages/{}?after={after}", chat.session_id),
             ),
         };
+        let seen_by = if endpoint == Endpoint::TranscriptCatchUp {
+            Path::CatchUp
+        } else {
+            Path::Transcript
+        };
         let answer = self.get(endpoint, &path).await;
+        let at = Instant::now();
         let typing = Duration::from_secs_f64(self.rng.fraction(2.0, 6.0));
         let Some(chat) = self.open.as_mut() else {
             return;
@@ -711,6 +1211,12 @@ impl Dashboard {
         for message in data["messages"].as_array().into_iter().flatten() {
             if let Some(id) = message["messageId"].as_str() {
                 chat.last_message_id = Some(id.to_owned());
+                chat.seen.insert(id.to_owned());
+                if message["sender"] == "user" {
+                    self.shared
+                        .timeline
+                        .agent_saw(&chat.session_id, id, at, seen_by);
+                }
             }
             chat.unanswered = message["sender"] == "user";
         }
@@ -765,6 +1271,18 @@ impl Dashboard {
         match sent {
             Ok(data) => {
                 let id = data["messageId"].as_str().unwrap_or_default().to_owned();
+                self.shared.timeline.committed(&session_id, &id);
+                // A push dashboard knows its own reply from the answer; its frame is a repeat.
+                if self.shared.push.agents && !id.is_empty() {
+                    chat.seen.insert(id.clone());
+                    if chat
+                        .last_message_id
+                        .as_deref()
+                        .is_none_or(|cursor| compare_message_ids(&id, cursor).is_gt())
+                    {
+                        chat.last_message_id = Some(id.clone());
+                    }
+                }
                 let ends_now = {
                     let mut boards = self.shared.boards.lock().unwrap();
                     let board = boards.get_mut(&session_id).expect("a board per chat");
@@ -787,6 +1305,10 @@ impl Dashboard {
             Err(_) if chat.reply_attempts < REPLY_ATTEMPTS => return,
             Err(_) => chat.over = true,
         }
+        if self.shared.push.agents {
+            // The frames and hints that follow say what changed.
+            return;
+        }
         // chat.js `sendReply`: then `pollChat()` and `refreshSessions()`.
         self.poll_chat().await;
         self.refresh_lists().await;
@@ -799,9 +1321,11 @@ impl Dashboard {
         let _ = self
             .post(Endpoint::AdminEnd, "/api/admin/chat/session/end", &body)
             .await;
-        // chat.js `endChat`: then `pollChat()` and `refreshSessions()`.
-        self.poll_chat().await;
-        self.refresh_lists().await;
+        if !self.shared.push.agents {
+            // chat.js `endChat`: then `pollChat()` and `refreshSessions()`.
+            self.poll_chat().await;
+            self.refresh_lists().await;
+        }
         if let Some(chat) = self.open.as_mut() {
             chat.over = true;
         }
@@ -846,29 +1370,297 @@ async fn agent(
         rng: Rng::new(seed),
         open: None,
         waiting: Vec::new(),
+        known: HashMap::new(),
     };
     let mut stop = shared.stop_agents.clone();
-    let mut lists = tokio::time::interval(shared.scale.wall(LIST_EVERY));
-    let mut chat = tokio::time::interval(shared.scale.wall(OPEN_CHAT_EVERY));
-    lists.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    chat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            _ = lists.tick() => {
-                dashboard.refresh_lists().await;
-                dashboard.choose_chat().await;
-            }
-            _ = chat.tick() => {
-                dashboard.poll_chat().await;
-                dashboard.act().await;
-                if dashboard.open.is_none() {
-                    dashboard.choose_chat().await;
+    if shared.push.agents {
+        dashboard.push_loop(&mut stop).await;
+    } else {
+        dashboard.poll_timers(&mut stop, None).await;
+    }
+    Some(token)
+}
+
+impl Dashboard {
+    /// The dashboard's timers (app.js, chat.js): lists every 5 s, the open chat every 2 s;
+    /// until told to stop, or for `only_for` (a push dashboard that cannot connect). False when
+    /// told to stop.
+    async fn poll_timers(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+        only_for: Option<Duration>,
+    ) -> bool {
+        let shared = self.shared.clone();
+        let until = only_for.map(|d| Instant::now() + shared.scale.wall(d));
+        let far = Instant::now() + Duration::from_secs(86_400);
+        let mut lists = tokio::time::interval(shared.scale.wall(LIST_EVERY));
+        let mut chat = tokio::time::interval(shared.scale.wall(OPEN_CHAT_EVERY));
+        lists.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        chat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stopped(stop) => return false,
+                _ = tokio::time::sleep_until(until.unwrap_or(far).into()) => return true,
+                _ = lists.tick() => {
+                    self.refresh_lists().await;
+                    self.choose_chat().await;
+                }
+                _ = chat.tick() => {
+                    self.poll_chat().await;
+                    self.act().await;
+                    if self.open.is_none() {
+                        self.choose_chat().await;
+                    }
                 }
             }
         }
     }
-    Some(token)
+
+    /// The future dashboard on the push channel (docs/asyncapi.yaml): one ticket and socket;
+    /// on every (re)connect both lists and the open chat from its cursor are read once; then
+    /// lists are patched from `lists.changed` rows (re-read when a hint is truncated or names
+    /// a session this dashboard does not know) and the open chat from `message.created`
+    /// frames. No list or open-chat timer, only a list re-read every 60 s as a safety net: a
+    /// hint can be missed without any frame saying so (the consumer drops a hint that loses
+    /// the `LIST_HINT_MS` gate three times, shared/src/push/fanout.rs; a record that exhausts
+    /// its retries or ages past 5 minutes is never posted; hints sent while a socket is being
+    /// replaced reach nobody, which the re-read on connect covers).
+    async fn push_loop(&mut self, stop: &mut watch::Receiver<bool>) {
+        let counters = self.shared.push_counters.agents.clone();
+        let mut failed = 0u32;
+        let mut step = 0u32;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.open_socket(&counters).await {
+                Ok(socket) => {
+                    failed = 0;
+                    match self.connected(socket, stop).await {
+                        Gone::Done => return,
+                        Gone::Forced => {
+                            counters.forced_reconnects.fetch_add(1, Ordering::Relaxed);
+                            step = 0;
+                        }
+                        Gone::Lost => {
+                            counters.lost_connections.fetch_add(1, Ordering::Relaxed);
+                            let wait = push::backoff(step, self.rng.fraction(0.0, 1.0));
+                            step += 1;
+                            if !self.pause(wait, stop).await {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Err(_) => {
+                    failed += 1;
+                    if failed >= push::FAILED_CONNECTS_BEFORE_POLLING {
+                        counters.fell_back.fetch_add(1, Ordering::Relaxed);
+                        if !self.poll_timers(stop, Some(push::PUSH_RETRY_EVERY)).await {
+                            return;
+                        }
+                        failed = push::FAILED_CONNECTS_BEFORE_POLLING - 1;
+                    } else {
+                        let wait = push::backoff(step, self.rng.fraction(0.0, 1.0));
+                        step += 1;
+                        if !self.pause(wait, stop).await {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, chat_time: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        tokio::select! {
+            _ = self.shared.scale.sleep(chat_time) => true,
+            _ = stopped(stop) => false,
+        }
+    }
+
+    async fn open_socket(&self, counters: &Arc<PartyCounters>) -> Result<PushSocket, ConnectError> {
+        let ticket = self
+            .post(
+                Endpoint::AgentTicket,
+                "/api/admin/realtime/ticket",
+                &json!({}),
+            )
+            .await;
+        let url = match ticket {
+            Ok(data) => data["url"].as_str().unwrap_or_default().to_owned(),
+            Err(CallError::Refused { status, .. }) => return Err(ConnectError::Refused(status)),
+            Err(err) => return Err(ConnectError::Failed(err.to_string())),
+        };
+        connect_recorded(&self.shared, Endpoint::AgentConnect, &url, counters).await
+    }
+
+    /// One connection's life: catch up, then act on frames and on the chat's own timing.
+    async fn connected(
+        &mut self,
+        mut socket: PushSocket,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Gone {
+        let scale = self.shared.scale;
+        self.read_lists(Endpoint::ListWaitingOnHint, Endpoint::ListActiveOnHint)
+            .await;
+        if self.open.is_some() {
+            self.read_chat(Endpoint::TranscriptCatchUp).await;
+        }
+        self.choose_chat().await;
+        let mut ping = tokio::time::interval(scale.wall(push::PING_EVERY));
+        ping.tick().await;
+        let mut safety = tokio::time::interval(scale.wall(LIST_SAFETY_EVERY));
+        safety.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        safety.tick().await;
+        let far = Instant::now() + Duration::from_secs(86_400);
+        let forced = self
+            .shared
+            .push
+            .reconnect_every
+            .map(|every| Instant::now() + scale.wall(every));
+        loop {
+            let due = self
+                .open
+                .as_ref()
+                .and_then(|chat| match (chat.over, chat.unanswered) {
+                    (true, _) => Some(Instant::now()),
+                    (false, true) => chat.reply_due.or(chat.end_due),
+                    (false, false) => chat.end_due,
+                })
+                .unwrap_or(far);
+            tokio::select! {
+                _ = stopped(stop) => {
+                    socket.close().await;
+                    return Gone::Done;
+                }
+                _ = ping.tick() => socket.ping().await,
+                _ = tokio::time::sleep_until(forced.unwrap_or(far).into()) => {
+                    socket.close().await;
+                    return Gone::Forced;
+                }
+                _ = safety.tick() => {
+                    self.refresh_lists().await;
+                    self.choose_chat().await;
+                }
+                _ = tokio::time::sleep_until(due.into()) => {
+                    self.act().await;
+                    if self.open.is_none() {
+                        self.choose_chat().await;
+                    }
+                }
+                received = socket.frames.recv() => match received {
+                    Some(Received::Frame(at, frame)) => {
+                        if frame["type"] == "closing" {
+                            // agent-deactivated: this account is done.
+                            socket.close().await;
+                            return Gone::Done;
+                        }
+                        self.on_frame(at, &frame).await;
+                    }
+                    Some(Received::Closed) | None => {
+                        socket.closed();
+                        return Gone::Lost;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, at: Instant, frame: &Value) {
+        let session = frame["sessionId"].as_str().unwrap_or_default();
+        match frame["type"].as_str().unwrap_or_default() {
+            "lists.changed" => {
+                let rows = frame["data"]["sessions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let unknown = rows.iter().any(|row| {
+                    row["sessionId"]
+                        .as_str()
+                        .is_some_and(|id| !self.known.contains_key(id))
+                });
+                if frame["data"]["truncated"] == true || unknown {
+                    self.read_lists(Endpoint::ListWaitingOnHint, Endpoint::ListActiveOnHint)
+                        .await;
+                } else {
+                    for row in &rows {
+                        self.learn(row);
+                    }
+                    self.waiting_from_known();
+                }
+                self.choose_chat().await;
+            }
+            "message.created" => {
+                let serves = self
+                    .shared
+                    .boards
+                    .lock()
+                    .unwrap()
+                    .get(session)
+                    .is_some_and(|b| b.assigned_to == Some(self.index));
+                if !serves {
+                    self.shared
+                        .frames_for_other_dashboards
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let message = &frame["data"];
+                let Some(id) = message["messageId"].as_str() else {
+                    return;
+                };
+                let from_user = message["sender"] == "user";
+                if from_user {
+                    self.shared.timeline.agent_saw(session, id, at, Path::Push);
+                }
+                let typing = Duration::from_secs_f64(self.rng.fraction(2.0, 6.0));
+                let Some(chat) = self.open.as_mut().filter(|c| c.session_id == session) else {
+                    // A chat it serves but has not open: the hint puts it back in the waiting list.
+                    return;
+                };
+                if !chat.seen.insert(id.to_owned()) {
+                    return;
+                }
+                // Both sides' messages come, so ids follow each other: a gap means a frame is
+                // missing, and the read from the cursor brings it (the reference client does).
+                let gap = match (
+                    chat.last_message_id
+                        .as_deref()
+                        .and_then(push::message_sequence),
+                    push::message_sequence(id),
+                ) {
+                    (Some(cursor), Some(this)) => this > cursor + 1,
+                    _ => false,
+                };
+                if gap {
+                    chat.seen.remove(id);
+                    self.read_chat(Endpoint::TranscriptCatchUp).await;
+                    return;
+                }
+                if chat
+                    .last_message_id
+                    .as_deref()
+                    .is_none_or(|cursor| compare_message_ids(id, cursor).is_gt())
+                {
+                    chat.last_message_id = Some(id.to_owned());
+                    chat.unanswered = from_user;
+                }
+                if chat.unanswered && chat.reply_due.is_none() {
+                    chat.reply_due = Some(Instant::now() + self.shared.scale.wall(typing));
+                }
+            }
+            "session.ended" => {
+                if let Some(chat) = self.open.as_mut().filter(|c| c.session_id == session) {
+                    chat.over = true;
+                }
+                if let Some(known) = self.known.get_mut(session) {
+                    known.active = false;
+                }
+                self.waiting.retain(|id| id != session);
+            }
+            _ => {}
+        }
+    }
 }
 
 fn chat_counts(planned: u64, customers: &[CustomerResult], abandoned: u64) -> ChatCounts {

@@ -22,13 +22,29 @@ pub enum Endpoint {
     TranscriptAfter,
     AdminReply,
     AdminEnd,
+    /// The push channel (docs/asyncapi.yaml): tickets, the WebSocket upgrade, and the REST reads
+    /// a push client makes instead of timers.
+    CustomerTicket,
+    CustomerConnect,
+    /// The customer's read from its cursor on each (re)connect and on the way out.
+    CatchUpPoll,
+    /// A push customer whose socket would not connect, polling every 2 s.
+    FallbackPoll,
+    AgentTicket,
+    AgentConnect,
+    /// Both lists re-read on a hint that names an unknown session or is truncated, and on
+    /// each (re)connect.
+    ListWaitingOnHint,
+    ListActiveOnHint,
+    /// The open chat read from its cursor on (re)connect or after a gap in the pushed ids.
+    TranscriptCatchUp,
     /// The check after the run (each chat's transcript, to find lost replies): not part of
     /// the chats' request mix.
     VerifyTranscript,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 22] = [
         Endpoint::CreateSession,
         Endpoint::SendMessage,
         Endpoint::Poll,
@@ -41,6 +57,15 @@ impl Endpoint {
         Endpoint::TranscriptAfter,
         Endpoint::AdminReply,
         Endpoint::AdminEnd,
+        Endpoint::CustomerTicket,
+        Endpoint::CustomerConnect,
+        Endpoint::CatchUpPoll,
+        Endpoint::FallbackPoll,
+        Endpoint::AgentTicket,
+        Endpoint::AgentConnect,
+        Endpoint::ListWaitingOnHint,
+        Endpoint::ListActiveOnHint,
+        Endpoint::TranscriptCatchUp,
         Endpoint::VerifyTranscript,
     ];
 
@@ -59,6 +84,15 @@ impl Endpoint {
             Endpoint::TranscriptAfter => "admin_transcript_after",
             Endpoint::AdminReply => "admin_reply",
             Endpoint::AdminEnd => "admin_end",
+            Endpoint::CustomerTicket => "customer_ticket",
+            Endpoint::CustomerConnect => "ws_connect_customer",
+            Endpoint::CatchUpPoll => "poll_catch_up",
+            Endpoint::FallbackPoll => "poll_fallback",
+            Endpoint::AgentTicket => "agent_ticket",
+            Endpoint::AgentConnect => "ws_connect_agent",
+            Endpoint::ListWaitingOnHint => "admin_list_waiting_on_hint",
+            Endpoint::ListActiveOnHint => "admin_list_active_on_hint",
+            Endpoint::TranscriptCatchUp => "admin_transcript_catch_up",
             Endpoint::VerifyTranscript => "verify_transcript",
         }
     }
@@ -77,6 +111,15 @@ impl Endpoint {
             Endpoint::TranscriptAfter => "GET  .../messages/{id}?after=",
             Endpoint::AdminReply => "POST /api/admin/chat/message",
             Endpoint::AdminEnd => "POST /api/admin/chat/session/end",
+            Endpoint::CustomerTicket => "POST /api/chat/realtime/ticket",
+            Endpoint::CustomerConnect => "WS   connect (customer)",
+            Endpoint::CatchUpPoll => "GET  poll?after= (catch-up)",
+            Endpoint::FallbackPoll => "GET  poll?after= (fallback, 2 s)",
+            Endpoint::AgentTicket => "POST /api/admin/realtime/ticket",
+            Endpoint::AgentConnect => "WS   connect (agent)",
+            Endpoint::ListWaitingOnHint => "GET  ...?waiting=true (hint/connect)",
+            Endpoint::ListActiveOnHint => "GET  .../active-sessions (hint/connect)",
+            Endpoint::TranscriptCatchUp => "GET  .../messages/{id}?after= (catch-up)",
             Endpoint::VerifyTranscript => "(check) full transcript per chat",
         }
     }
@@ -85,6 +128,49 @@ impl Endpoint {
     pub fn in_chat_mix(self) -> bool {
         self != Endpoint::VerifyTranscript
     }
+
+    /// Who makes the request: the customer's app, or an agent's dashboard.
+    pub fn party(self) -> Party {
+        match self {
+            Endpoint::CreateSession
+            | Endpoint::SendMessage
+            | Endpoint::Poll
+            | Endpoint::Leave
+            | Endpoint::Rating
+            | Endpoint::CustomerTicket
+            | Endpoint::CustomerConnect
+            | Endpoint::CatchUpPoll
+            | Endpoint::FallbackPoll => Party::Customer,
+            _ => Party::Agent,
+        }
+    }
+
+    /// What kind of request it is, as it is billed.
+    pub fn kind(self) -> RequestKind {
+        match self {
+            Endpoint::CustomerConnect | Endpoint::AgentConnect => RequestKind::WebSocketConnect,
+            Endpoint::CustomerTicket | Endpoint::AgentTicket => RequestKind::Ticket,
+            _ => RequestKind::Rest,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Customer,
+    Agent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// A REST request other than a ticket.
+    Rest,
+    /// `POST .../realtime/ticket`: a REST request too, counted apart.
+    Ticket,
+    /// The WebSocket upgrade (`$connect`): a Lambda invocation, no REST request.
+    WebSocketConnect,
 }
 
 /// How one request ended.
@@ -128,6 +214,8 @@ pub struct EndpointSummary {
     pub server_errors: u64,
     pub transport_errors: u64,
     pub in_chat_mix: bool,
+    pub party: Party,
+    pub kind: RequestKind,
 }
 
 impl Stats {
@@ -183,6 +271,8 @@ impl Stats {
                     server_errors: entry.server_errors,
                     transport_errors: entry.transport_errors,
                     in_chat_mix: endpoint.in_chat_mix(),
+                    party: endpoint.party(),
+                    kind: endpoint.kind(),
                 })
             })
             .collect()
