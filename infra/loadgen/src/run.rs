@@ -34,9 +34,10 @@ const APP_POLL_ERRORS_TOLERATED: u32 = 5;
 const REPLY_ATTEMPTS: u32 = 3;
 /// After the deadline: time for the chats still open to leave and rate, and for the check.
 const DRAIN: Duration = Duration::from_secs(30);
-/// Push agents re-read both lists this often (chat time) whatever the hints said: a hint can
-/// be missed (see `PushDashboard`).
-const LIST_SAFETY_EVERY: Duration = Duration::from_secs(60);
+/// Push agents re-read both lists this often (chat time) whatever the hints said: only a
+/// consumer failure (a batch given up after its retries, or older than 5 minutes) leaves a
+/// change unannounced (see `PushDashboard`).
+const LIST_SAFETY_EVERY: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -1420,11 +1421,11 @@ impl Dashboard {
     /// on every (re)connect both lists and the open chat from its cursor are read once; then
     /// lists are patched from `lists.changed` rows (re-read when a hint is truncated or names
     /// a session this dashboard does not know) and the open chat from `message.created`
-    /// frames. No list or open-chat timer, only a list re-read every 60 s as a safety net: a
-    /// hint can be missed without any frame saying so (the consumer drops a hint that loses
-    /// the `LIST_HINT_MS` gate three times, shared/src/push/fanout.rs; a record that exhausts
-    /// its retries or ages past 5 minutes is never posted; hints sent while a socket is being
-    /// replaced reach nobody, which the re-read on connect covers).
+    /// frames. No list or open-chat timer, only a list re-read every 5 minutes as a safety
+    /// net: a change goes unannounced only when the consumer gives a batch up (after its
+    /// retries, or older than 5 minutes; a hint that loses the `LIST_HINT_MS` gate is noted
+    /// and the next hint says `truncated`, shared/src/push/fanout.rs); hints sent while a
+    /// socket is being replaced reach nobody, which the re-read on connect covers.
     async fn push_loop(&mut self, stop: &mut watch::Receiver<bool>) {
         let counters = self.shared.push_counters.agents.clone();
         let mut failed = 0u32;
