@@ -17,6 +17,7 @@ test('ESLint finds no problem in the dashboard or its tests', async () => {
   assert.ok(linted.includes('tests/browser/support.mjs'), linted.join(', '));
   assert.ok(linted.includes('functions/admin-dashboard/assets/push-client.js'), linted.join(', '));
   assert.ok(linted.includes('tests/browser/push-client.test.mjs'), linted.join(', '));
+  assert.ok(linted.includes('tests/browser/push.test.mjs'), linted.join(', '));
   const problems = results.flatMap((result) => result.messages.map((m) => `${relative(root, result.filePath)}:${m.line}:${m.column} ${m.message} (${m.ruleId})`));
   assert.deepEqual(problems, [], `ESLint:\n${problems.join('\n')}`);
 });
