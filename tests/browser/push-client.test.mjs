@@ -297,6 +297,18 @@ test('state events apply only when newer for their session and kind', async () =
   assert.deepEqual(seen.events.map((f) => f.data.assignedTo?.name ?? f.type), ['Ana', 'Bo', 'typing', 'pong', 'pong']);
 });
 
+test('list hints are not ordered (ids from different shards do not compare): only the same hint twice is dropped', async () => {
+  const server = fakeServer();
+  const clock = fakeClock();
+  const { seen } = await connected(server, clock);
+  const socket = server.lastSocket();
+  const hint = (id) => ({ type: 'lists.changed', id, at: '2026-12-08T10:00:00.000Z', data: { lists: ['all'], sessions: [], truncated: false } });
+  socket.push(hint('500'));
+  socket.push(hint('20'));
+  socket.push(hint('500'));
+  assert.deepEqual(seen.events.filter((f) => f.type === 'lists.changed').map((f) => f.id), ['500', '20']);
+});
+
 test('pings every 5 minutes while connected', async () => {
   const server = fakeServer();
   const clock = fakeClock();

@@ -16,12 +16,6 @@ const PUSH_RETRY_IN_TEST_MS = 1_000;
 // After the last expected message: long enough for a duplicate push (the stream is polled
 // every 250 ms) or a stray reconnect to show.
 const SETTLE_MS = 1_500;
-// Known server bug, not the client's: push-fanout posts all of a stream batch's frames with
-// `buffer_unordered`, several to one connection at once, so one connection's frames can arrive
-// in any order. A customer client cannot tell a missing reply from its own message in between,
-// so it delivers a late push late; and a `session.ended` raced by its `closing` and the close
-// is lost. Remove the `todo` once the fanout posts each connection's frames in record order.
-const FANOUT_ORDER_BUG = 'push-fanout sends one connection\'s frames concurrently';
 
 let stack;
 let base;
@@ -137,7 +131,7 @@ async function waitForPushed(page, ids, timeout = 10_000) {
     (f) => f.type === 'message.created' && f.data.messageId === id)), ids, { timeout });
 }
 
-// Every id once, none missing, none extra (order aside: see FANOUT_ORDER_BUG).
+// Every id once, none missing, none extra (the order is checked where it is promised).
 function assertOnce(ids, expected, what) {
   assert.equal(new Set(ids).size, ids.length, `${what}: none twice (${ids.join(', ')})`);
   assert.deepEqual([...ids].sort(), [...expected].sort(), `${what}: each once`);
@@ -146,7 +140,7 @@ function assertOnce(ids, expected, what) {
 // What the client delivered, in the order written; a subtest of its own while the server can
 // reorder one connection's frames.
 async function assertInOrder(t, ids, expected) {
-  await t.test('in the order written', { todo: FANOUT_ORDER_BUG }, () => assert.deepEqual(ids, expected));
+  await t.test('in the order written', () => assert.deepEqual(ids, expected));
 }
 
 const polls = (requests) => requests.filter((path) => path.includes('/api/chat/poll/')).length;
@@ -299,8 +293,8 @@ test('an agent gets lists.changed for a new chat and each message of the chat it
     const transcript = await call('GET', `/api/admin/chat/messages/${sessionId}`, undefined, admin);
     assert.equal(transcript.status, 200, JSON.stringify(transcript.body));
     const seen = await recorded(page);
-    // In order even though frames may not be (FANOUT_ORDER_BUG): an agent's client reads from
-    // its cursor when a pushed message skips a sequence number.
+    // In order: the fanout posts one connection's frames in record order, and an agent's
+    // client also reads from its cursor when a pushed message skips a sequence number.
     assert.deepEqual(seen.messageIds, transcript.body.data.messages.map((m) => m.messageId), 'both sides, once, in order');
     assert.deepEqual(seen.messages.map((m) => m.sender), ['user', 'user', 'admin', 'user', 'admin']);
     // Messages of the watched session go to onMessage only.
@@ -349,7 +343,7 @@ test('the agent ends the chat: the customer gets session.ended, then closing, an
     assert.equal(await page.evaluate(() => window.push.sockets[0].readyState), 3, 'the socket is closed');
     assert.deepEqual(seen.errors, []);
     assert.deepEqual(problems, []);
-    await t.test('session.ended, once, before closing', { todo: FANOUT_ORDER_BUG }, () => {
+    await t.test('session.ended, once, before closing', () => {
       assert.deepEqual(types, ['session.assigned', 'session.ended', 'closing']);
       assert.equal(seen.events[1].sessionId, sessionId);
       assert.equal(seen.events[1].data.status, 'ended_by_admin');

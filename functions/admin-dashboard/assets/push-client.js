@@ -53,6 +53,15 @@ function stateKey(frame) {
   return `${frame.sessionId ?? ''}\n${kind}`;
 }
 
+// Adds `id` to a bounded set of recent ids; false if it was there already.
+const REMEMBERED_IDS = 1000;
+function remember(ids, id) {
+  if (ids.has(id)) return false;
+  ids.add(id);
+  if (ids.size > REMEMBERED_IDS) ids.delete(ids.values().next().value);
+  return true;
+}
+
 function messageSequence(messageId) {
   return Number(messageId.slice('msg_'.length));
 }
@@ -112,6 +121,7 @@ export class PushClient {
     this.polling = false;
     this.timers = { reconnect: null, ping: null, refresh: null, connectTimeout: null, poll: null, pushRetry: null };
     this.latestStateIds = new Map();
+    this.seenFrameIds = new Set();
     this.reading = false;
     this.readAgain = false;
     this.readDone = Promise.resolve();
@@ -333,8 +343,11 @@ export class PushClient {
   }
 
   // Redelivered (a stream retry) or overtaken (another shard was faster) events change nothing.
+  // List hints are not states of one session and ids from different shards do not compare:
+  // only the very same hint again is dropped.
   isStale(frame) {
     if (typeof frame.id !== 'string') return false;
+    if (frame.type === 'lists.changed') return !remember(this.seenFrameIds, frame.id);
     const key = stateKey(frame);
     const latest = this.latestStateIds.get(key);
     if (latest !== undefined && compareEventIds(frame.id, latest) <= 0) return true;
@@ -347,8 +360,9 @@ export class PushClient {
     const message = frame.data;
     if (!message || typeof message.messageId !== 'string') return;
     if (sessionId !== this.sessionId) {
-      // Another chat the agent holds: a hint for the list, not a transcript of ours.
-      this.callbacks.onEvent(frame);
+      // Another chat the agent holds: a hint for the list, not a transcript of ours (once,
+      // as any redelivered frame).
+      if (remember(this.seenFrameIds, `${frame.id}\n${sessionId}`)) this.callbacks.onEvent(frame);
       return;
     }
     if (this.reading) {
