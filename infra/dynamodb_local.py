@@ -353,7 +353,30 @@ class LikeDynamoDb:
         return [body]
 
 
+def snapshot_streams_cheaply() -> None:
+    """moto snapshots every table a transaction touches (`copy.deepcopy`) to restore it if the
+    transaction is cancelled, and a table with a stream carries every stream record ever
+    written (moto never trims them): each transaction would copy the whole stream, growing
+    with every write, until requests time out. A record never changes once written, so the
+    snapshot shares them and copies only the list: restoring it still drops the records of a
+    cancelled transaction, as DynamoDB never writes them."""
+    import copy
+
+    from moto.dynamodb.models.table import StreamShard
+
+    def snapshot(shard, memo):
+        clone = StreamShard.__new__(StreamShard)
+        memo[id(shard)] = clone
+        clone.__dict__.update(shard.__dict__)
+        clone.table = copy.deepcopy(shard.table, memo)
+        clone.items = list(shard.items)
+        return clone
+
+    StreamShard.__deepcopy__ = snapshot
+
+
 def main() -> None:
+    snapshot_streams_cheaply()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
