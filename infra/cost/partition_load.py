@@ -3,19 +3,21 @@ units, from the per-operation request mix in infra/cost/request_mix.json (its re
 asserted against the API by tests/api/load_model.rs) and the index projections of template.yaml.
 
     python3 infra/cost/partition_load.py [--mix infra/cost/request_mix.json] [--before]
-        [--chats 10000] [--polls-per-s 5000] [--sends-per-s 300] [--json]
+        [--chats 10000] [--polls-per-s 5000] [--sends-per-s 300] [--shards 32] [--json]
 
-One row per partition key: the table's fixed keys (COUNTER, CANNED, ...), one chat's SESSION#<id>,
-one agent's keys (ADMIN#<admin>, ASSIGNEE#<admin>, ...) and one of the day's 16 analytics counter
-shards (the kind's total divided by chats, agents or shards), and each index's partitions
-(UNASSIGNED and ASSIGNEE#<admin> on the assignee index). A key is flagged when it passes a third of DynamoDB's per-partition
+One row per partition key: the table's fixed keys (COUNTER, CANNED, PUSH, ...), one chat's
+SESSION#<id>, one agent's keys (ADMIN#<admin>, ASSIGNEE#<admin>, ...), one of the day's 16
+analytics counter shards, one push ticket's TICKET#<hash> and one connection's
+CONN#<connectionId> (the kind's total divided by chats, agents, shards, or the tickets and
+connections alive at once), and each index's partitions (UNASSIGNED and ASSIGNEE#<admin> on the
+assignee index, CONNS#AGENTS on GSI2). A key is flagged when it passes a third of DynamoDB's per-partition
 limits (1,000 write units/s, 3,000 read units/s). `--before` shows the design before the keys-only indexes
 (the mix's `before_issue_14`: ACTIVE and WAITING projecting every attribute).
 
 Units (as infra/dynamodb_capacity.py, which the local DynamoDB server uses): reads 4 KB per
 unit, per item for GetItem/BatchGetItem, summed for a Query, half when eventually consistent
-(every index read); writes 1 KB per unit, doubled in a transaction; an index entry is its
-projected attributes plus 100 bytes.
+(every index read); writes 1 KB per unit, doubled in a transaction, and consumed by a write its
+condition refuses too; an index entry is its projected attributes plus 100 bytes.
 """
 
 from __future__ import annotations
@@ -85,6 +87,66 @@ def rates(traffic: dict) -> dict[str, float]:
         # The dashboard loads the canned replies and the team once per page load (sign-in).
         "canned_list": sign_ins,
         "agents_list": sign_ins,
+        **push_rates(traffic, started, agents, signals_per_message, unread_reads),
+    }
+
+
+def push_rates(
+    traffic: dict,
+    started: float,
+    agents: float,
+    signals_per_message: float,
+    unread_reads: float,
+) -> dict[str, float]:
+    """The push channel's operations per second (decision 0009; `traffic_notes` in the mix)."""
+    chats = traffic["concurrent_chats"]
+    # Every connection is opened with a ticket of its own. A customer's last connection is
+    # closed by the chat's end (read strongly and forgotten by the consumer, then a $disconnect
+    # that finds nothing); the others end in a $disconnect that deletes both items.
+    customer_connects = started * traffic["customer_connects_per_chat"]
+    agent_connects = agents * traffic["agent_connects_per_hour"] / 3600
+    user_sends, agent_sends = traffic["user_sends_per_s"], traffic["agent_sends_per_s"]
+    typing_user = user_sends * signals_per_message
+    typing_agent = agent_sends * signals_per_message
+    # Changes the consumer posts to a chat's customer: support messages, support typing, the
+    # agent's read marker, each claim, transfer and release, the end. An upper bound: counted
+    # as if each came in a batch of its own (a batch reads a partition's connections once).
+    agent_read_markers = started * traffic["opens_per_chat"] + unread_reads
+    assignments = started * (1 + traffic["transfers_per_chat"] + traffic["releases_per_chat"])
+    customer_events = agent_sends + typing_agent + agent_read_markers + assignments + started
+    # Changes posted to the holder: messages of both sides, customer typing, the customer's
+    # delivery marker (a delivering poll), the claim (new holder), transfer (both), release
+    # (old) and the end of a held chat.
+    delivering_polls = agent_sends  # every reply is delivered by one poll
+    handovers = started * (1 + 2 * traffic["transfers_per_chat"] + traffic["releases_per_chat"])
+    holder_events = (
+        user_sends + agent_sends + typing_user + delivering_polls
+        + handovers + started * traffic["held_at_end_share"]
+    )
+    # The list hint's gate: one claim wins per turn. Each shard's consumer wants every turn
+    # (every message changes a list row): a batch that finds the turn taken writes a refused
+    # claim and a miss, waits for the turn to end and claims once more, and the shard's next
+    # batch starts in the next turn. So per shard and turn: two claims and a miss.
+    turns = 1000 / traffic["list_hint_ms"]
+    shards = traffic["stream_shards"]
+    return {
+        "push_ticket_customer": customer_connects,
+        "push_ticket_agent": agent_connects,
+        "push_connect_customer": customer_connects,
+        "push_connect_agent": agent_connects,
+        "push_disconnect_customer": customer_connects - started,
+        "push_disconnect_agent": agent_connects,
+        "push_disconnect_closed": started,
+        "push_ping": (chats + agents) / traffic["ping_interval_s"],
+        "fanout_session_connections": customer_events,
+        "fanout_holder_connections": holder_events,
+        # Upper bound: every message, as if its session's record were always in another batch.
+        "fanout_session_read": user_sends + agent_sends,
+        "fanout_closing_session": started,
+        "fanout_list_hint_won": turns,
+        "fanout_list_hint_refused": max(0.0, 2 * shards * turns - turns),
+        "fanout_list_hint_missed": shards * turns,
+        "fanout_agent_connections": turns,
     }
 
 
@@ -180,6 +242,23 @@ class Model:
                 totals[kind] += units
         return totals
 
+    def throughput(self) -> dict[str, float]:
+        """The table's units per second in all keys and indexes: what its partitions (and so
+        its stream's shards, one per partition) must serve. Every list page is priced as
+        read from its index, not from a shared head: an upper bound."""
+        per_second = rates(self.traffic)
+        totals = {"read": 0.0, "write": 0.0}
+        for name in self.mix["operations"]:
+            for kind, units in self.per_operation(name).items():
+                totals[kind] += per_second[name] * units
+        return totals
+
+    def partitions(self) -> float:
+        """Partitions the table needs for its throughput (3,000 read or 1,000 write units/s
+        each); DynamoDB keeps about one open stream shard per partition."""
+        units = self.throughput()
+        return units["read"] / READ_LIMIT + units["write"] / WRITE_LIMIT
+
     def load(self) -> dict[tuple[str, str], dict[str, float]]:
         """(store, partition) -> units per second, for one key of each kind."""
         per_second = rates(self.traffic)
@@ -193,6 +272,11 @@ class Model:
             "<id>": self.traffic["concurrent_chats"],
             "<admin>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],
             "<email>": self.traffic["concurrent_chats"] / self.traffic["chats_per_agent"],
+            # Keys alive at once: tickets issued in their short life, and open connections
+            # (one per chat's app, one per agent's dashboard).
+            "<hash>": (per_second["push_ticket_customer"] + per_second["push_ticket_agent"])
+            * self.traffic["ticket_life_s"],
+            "<connectionId>": self.traffic["concurrent_chats"] * (1 + 1 / self.traffic["chats_per_agent"]),
         }
         load: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: {"read": 0.0, "write": 0.0})
         for name, operation in self.mix["operations"].items():
@@ -243,7 +327,8 @@ def table(load: dict, traffic: dict, title: str) -> str:
     lines = [
         f"{title}: {traffic['concurrent_chats']:,} chats, {traffic['polls_per_s']:,} polls/s, "
         f"{traffic['user_sends_per_s'] + traffic['agent_sends_per_s']:,} sends/s, "
-        f"{traffic['concurrent_chats'] / traffic['chats_per_agent']:,.0f} agents",
+        f"{traffic['concurrent_chats'] / traffic['chats_per_agent']:,.0f} agents, "
+        f"{traffic['stream_shards']:,} stream shards",
         "",
         "| table / index | partition key (one key) | read units/s | write units/s | over a third of the limit |",
         "|---|---|---:|---:|---|",
@@ -265,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, help="concurrent chats (default: the mix's)")
     parser.add_argument("--polls-per-s", type=float)
     parser.add_argument("--sends-per-s", type=float, help="customer and agent messages, half each")
+    parser.add_argument("--shards", type=int, help="the table stream's shards (default: the mix's, or more if the traffic needs more partitions)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
 
@@ -279,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         traffic["polls_per_s"] = args.polls_per_s
     if args.sends_per_s is not None:
         traffic["user_sends_per_s"] = traffic["agent_sends_per_s"] = args.sends_per_s / 2
+    if args.shards:
+        traffic["stream_shards"] = args.shards
+    else:
+        # More traffic needs more partitions, and so more shards than the mix assumes.
+        needed = Model(dict(mix, traffic=traffic), projections).partitions()
+        traffic["stream_shards"] = max(traffic["stream_shards"], math.ceil(needed))
     model = Model(dict(mix, traffic=traffic), projections)
     load = model.load()
     if args.json:
