@@ -232,6 +232,26 @@ pub async fn spawn_app_with_signing_keys(keys: SigningKeys) -> TestApp {
 }
 
 async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>) -> TestApp {
+    spawn_deployed(config, keys, clock, true).await
+}
+
+/// An API deployed without the push channel (no `PUSH_URL`): its clients poll.
+pub async fn spawn_app_without_push() -> TestApp {
+    let table = format!("chat-test-{}", unique_suffix());
+    let mut config = Config::for_table(&table);
+    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keys = SigningKeys::fixed(TEST_JWT_SECRET.as_bytes(), clock.clone()).ok();
+    spawn_deployed(config, keys, clock, false).await
+}
+
+/// A table of its own and the API on it, with or without the push channel's URL.
+async fn spawn_deployed(
+    config: Config,
+    keys: Option<SigningKeys>,
+    clock: Arc<dyn Clock>,
+    with_push: bool,
+) -> TestApp {
     let table = config.table_name.clone();
     let requests = RequestCounter::default();
     let dynamodb = dynamodb_client(&requests);
@@ -242,31 +262,8 @@ async fn spawn(config: Config, keys: Option<SigningKeys>, clock: Arc<dyn Clock>)
         .await
         .expect("create table");
     warm_up_every_function_once(&config).await;
-    serve(dynamodb, config, clock, keys, inspector, requests, true).await
-}
-
-/// An API deployed without the push channel (no `PUSH_URL`): its clients poll.
-pub async fn spawn_app_without_push() -> TestApp {
-    let table = format!("chat-test-{}", unique_suffix());
-    let mut config = Config::for_table(&table);
-    config.admin_jwt_secret = Some(Secret::new(TEST_JWT_SECRET));
-    let requests = RequestCounter::default();
-    let dynamodb = dynamodb_client(&requests);
-    let inspector = dynamodb_client(&RequestCounter::default());
-    let template = Template::workspace_default().expect("template.yaml");
-    template
-        .ensure_table(&inspector, &table)
-        .await
-        .expect("create table");
-    let keys = SigningKeys::fixed(TEST_JWT_SECRET.as_bytes(), Arc::new(SystemClock)).ok();
     serve(
-        dynamodb,
-        config,
-        Arc::new(SystemClock),
-        keys,
-        inspector,
-        requests,
-        false,
+        dynamodb, config, clock, keys, inspector, requests, with_push,
     )
     .await
 }

@@ -24,25 +24,13 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from template_checks import Report  # noqa: E402  (one report format for every check)
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_URI = "urn:support-chat:asyncapi"
 # A frame's first few schema errors say enough; thousands would bury the report.
 ERRORS_SHOWN = 5
-
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok: bool, what: str, detail: str = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"ok   {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL {what}{': ' + detail if detail else ''}")
-        return ok
 
 
 def resolve(document: dict, node: dict) -> tuple[dict, str]:
