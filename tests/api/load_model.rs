@@ -151,7 +151,7 @@ async fn measure_push(
     let (turn, cost) = measure(app, store.claim_list_hint(now.timestamp_millis(), interval)).await;
     assert!(matches!(turn, Ok(HintTurn::Mine { .. })), "{turn:?}");
     seen.insert("fanout_list_hint_won", cost);
-    let (noted, cost) = measure(app, store.miss_list_hint()).await;
+    let (noted, cost) = measure(app, store.miss_list_hint(std::slice::from_ref(&session))).await;
     noted.expect("a miss noted");
     seen.insert("fanout_list_hint_missed", cost);
     let (found, cost) = measure(app, store.agent_connections(now.timestamp())).await;

@@ -515,3 +515,36 @@ async fn a_catch_up_far_ahead_of_the_shipped_apps_record_returns_what_follows_an
     }
     assert_eq!(ids, [first.as_str(), second.as_str()]);
 }
+
+#[tokio::test]
+async fn a_list_change_another_consumer_could_not_announce_rides_on_the_next_hint() {
+    let app = spawn_push_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let earlier = app.start_session("Ann").await;
+    app.push_settled().await;
+    let mut desk = app.agent_push(&agent).await;
+    // Another consumer (another shard) lost the hint's turn for Ann's chat and noted it.
+    let ann = chat_core::ids::SessionId::parse(&earlier.session_id).unwrap();
+    app.chat
+        .store()
+        .miss_list_hint(&[ann])
+        .await
+        .expect("note the miss");
+    // The next hint, for Bob's new chat, carries Ann's row too: no list needs re-reading.
+    let later = app.start_session("Bob").await;
+    let hint = desk
+        .expect("lists.changed", |f| {
+            f["data"]["sessions"]
+                .as_array()
+                .is_some_and(|rows| rows.iter().any(|r| r["sessionId"] == later.session_id))
+        })
+        .await;
+    let rows: Vec<&str> = hint["data"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sessionId"].as_str().unwrap())
+        .collect();
+    assert!(rows.contains(&earlier.session_id.as_str()), "{rows:?}");
+    assert_eq!(hint["data"]["truncated"], false);
+}

@@ -358,9 +358,10 @@ impl<'a> Audiences<'a> {
 }
 
 /// Sends one `lists.changed` to every agent's connection, if this invocation wins the turn
-/// (at most one per `LIST_HINT_MS` across every consumer). A loser notes its miss and waits
-/// for the next turn, once: then either it sends, or the invocation that took that turn saw
-/// the miss and told every list to re-read. A change is never left unannounced.
+/// (at most one per `LIST_HINT_MS` across every consumer). A loser notes its sessions as
+/// missed and waits for the next turn, once: then either it sends, or the invocation that
+/// took that turn read the note and sent those sessions' rows too. A change is never left
+/// unannounced, and a hint is `truncated` (lists re-read) only when it cannot carry them all.
 async fn send_list_hint(
     app: &App,
     sender: &PushSender,
@@ -374,7 +375,8 @@ async fn send_list_hint(
         .claim_list_hint(app.chat.now().timestamp_millis(), interval_ms)
         .await?;
     if let HintTurn::TakenUntil(until) = turn {
-        store.miss_list_hint().await?;
+        let named: Vec<_> = rows.iter().map(|row| row.session_id.clone()).collect();
+        store.miss_list_hint(&named).await?;
         let wait = until - app.chat.now().timestamp_millis();
         tokio::time::sleep(std::time::Duration::from_millis(
             wait.clamp(0, interval_ms) as u64
@@ -388,8 +390,28 @@ async fn send_list_hint(
         tracing::info!("list hint covered by another invocation's");
         return Ok(());
     };
+    // The rows of changes others could not announce (read now: as they are, which is what
+    // the lists show), after this invocation's own.
+    let mut rows = rows;
+    let unknown: Vec<_> = missed
+        .sessions
+        .into_iter()
+        .filter(|id| rows.iter().all(|row| &row.session_id != id))
+        .collect();
+    let mut truncated = missed.unnamed;
+    if unknown.len() + rows.len() > events::LIST_HINT_ROWS {
+        truncated = true;
+    } else if !unknown.is_empty() {
+        rows.extend(
+            store
+                .sessions_by_id(&unknown)
+                .await?
+                .into_iter()
+                .map(ActiveSessionView::from),
+        );
+    }
     let now = app.chat.now();
-    let frame = events::list_hint(rows, missed, id, now).to_json();
+    let frame = events::list_hint(rows, truncated, id, now).to_json();
     let connections = store.agent_connections(now.timestamp()).await?;
     let outcomes: Vec<(ConnectionItem, Result<(), PostError>)> = stream::iter(connections)
         .map(|connection| {
@@ -423,7 +445,7 @@ async fn send_list_hint(
     }
     if undelivered {
         // That agent's next hint makes their lists re-read.
-        store.miss_list_hint().await?;
+        store.miss_list_hint(&[]).await?;
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ pub use messages::{
     AppendOutcome, MessageFilter, NewMessage, PartitionPage, SendSnapshot, SupportRange,
 };
 pub use page::{KeyedPage, Page, PageCursor, MAX_KEYED_PAGE};
-pub use push::{ConnectOutcome, Consistency, HintTurn};
+pub use push::{ConnectOutcome, Consistency, HintTurn, Missed};
 pub use session_lists::SessionsPage;
 pub use sessions::{EndSession, PollWrite, RateOutcome, RateSession};
 pub use stats::{StatsCounts, StatsUpdate};

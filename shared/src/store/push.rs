@@ -4,10 +4,12 @@
 use super::items::*;
 use super::keys::*;
 use super::{built, decode, n, s, written, ChatStore, ConditionRefused, Item, StoreError};
+use crate::ids::SessionId;
 use crate::model::SessionStatus;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 use std::collections::HashMap;
 
@@ -22,12 +24,21 @@ fn key(pk: String, sk: &str) -> Item {
 }
 
 /// Whose turn the list hint is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HintTurn {
-    /// This caller's; `missed`: a change went unannounced since the last hint.
-    Mine { missed: bool },
+    /// This caller's, with what went unannounced since the last hint.
+    Mine { missed: Missed },
     /// Another's, until this time (epoch milliseconds).
     TakenUntil(i64),
+}
+
+/// List changes since the last hint that no hint announced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Missed {
+    /// The sessions whose rows changed unannounced.
+    pub sessions: Vec<SessionId>,
+    /// Changes whose sessions nobody knows (a hint's posts failed): lists must re-read.
+    pub unnamed: bool,
 }
 
 /// How `$connect`'s transaction ended.
@@ -101,10 +112,7 @@ impl ChatStore {
                 .table_name(self.table())
                 .set_key(Some(key(admin_pk(admin_id), ADMIN_SK)))
                 .condition_expression("active = :true AND tokenGeneration = :gen")
-                .expression_attribute_values(
-                    ":true",
-                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-                )
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .expression_attribute_values(":gen", n(*generation)),
         };
         let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
@@ -269,11 +277,10 @@ impl ChatStore {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
-            .update_expression("SET sentAt = :now, missed = :none")
+            .update_expression("SET sentAt = :now REMOVE missedSessions, missedUnnamed")
             .condition_expression("attribute_not_exists(sentAt) OR sentAt <= :before")
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":before", n(now_ms - interval_ms))
-            .expression_attribute_values(":none", n(0))
             .return_values(ReturnValue::UpdatedOld)
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
@@ -286,9 +293,20 @@ impl ChatStore {
                 .and_then(|n| n.parse::<i64>().ok())
         };
         match result {
-            Ok(output) => Ok(HintTurn::Mine {
-                missed: number(output.attributes.as_ref(), "missed").unwrap_or(0) > 0,
-            }),
+            Ok(output) => {
+                let old = output.attributes.as_ref();
+                let sessions: Vec<SessionId> = old
+                    .and_then(|item| item.get("missedSessions"))
+                    .and_then(|set| set.as_ss().ok())
+                    .map(|ids| ids.iter().filter_map(|id| SessionId::parse(id)).collect())
+                    .unwrap_or_default();
+                Ok(HintTurn::Mine {
+                    missed: Missed {
+                        unnamed: number(old, "missedUnnamed").unwrap_or(0) > 0,
+                        sessions,
+                    },
+                })
+            }
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                     let sent_at = number(failed.item(), "sentAt").unwrap_or(now_ms);
@@ -299,17 +317,26 @@ impl ChatStore {
         }
     }
 
-    /// Notes that a list change went unannounced (its turn was taken, or its posts failed):
-    /// the next hint makes every list re-read.
-    pub async fn miss_list_hint(&self) -> Result<(), StoreError> {
-        self.client()
+    /// Notes that list changes went unannounced (their turn was taken, or posts failed),
+    /// with the sessions whose rows changed when known: the next hint carries those rows, or
+    /// makes every list re-read when it cannot name them all.
+    pub async fn miss_list_hint(&self, sessions: &[SessionId]) -> Result<(), StoreError> {
+        let request = self
+            .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)))
-            .update_expression("ADD missed :one")
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await?;
+            .set_key(Some(key(LIST_HINT_PK.to_owned(), LIST_HINT_SK)));
+        let request = if sessions.is_empty() {
+            request
+                .update_expression("ADD missedUnnamed :one")
+                .expression_attribute_values(":one", n(1))
+        } else {
+            let ids = sessions.iter().map(|id| id.as_str().to_owned()).collect();
+            request
+                .update_expression("ADD missedSessions :ids")
+                .expression_attribute_values(":ids", AttributeValue::Ss(ids))
+        };
+        request.send().await?;
         Ok(())
     }
 }
