@@ -274,7 +274,10 @@ class IamCallsCheckTest(unittest.TestCase):
             self.assertFalse(self.verdict("execute-api:ManageConnections", resource), resource)
 
     def test_dynamodb_calls_are_checked_as_before(self):
-        self.assertTrue(self.verdict("Query", leading_key="SESSION#<id>"))
+        self.assertTrue(self.verdict("Query", leading_key="CONNS#<id>"))
+        self.assertTrue(self.verdict("UpdateItem", leading_key="PUSH"))
+        self.assertFalse(self.verdict("Query", leading_key="SESSION#<id>"))
+        self.assertFalse(self.verdict("UpdateItem", leading_key="SESSION#<id>"))
         self.assertFalse(self.verdict("Query", leading_key="TICKET#<id>"))
         self.assertFalse(self.verdict("PutItem", leading_key="SESSION#<id>"))
 
