@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod fanout;
+mod list_hint;
 pub mod sender;
 pub mod socket;
 

@@ -1,7 +1,9 @@
 //! Posting to WebSocket connections through API Gateway's `@connections` management API.
 
+use crate::store::items::ConnectionItem;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
+use chrono::{DateTime, Utc};
 
 /// Why a post did not reach its connection.
 #[derive(Debug, thiserror::Error)]
@@ -67,4 +69,16 @@ impl PushSender {
                 )),
             })
     }
+}
+
+/// Posts in flight at once: enough to hide the management API's latency, few enough that a
+/// burst stays inside its rate.
+pub(super) const CONCURRENT_POSTS: usize = 32;
+
+/// API Gateway's integration timeout: a `$connect` still under way after it has failed.
+const CONNECT_SETTLES_IN: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Whether a 410 for this connection means it is gone (not that it is still opening).
+pub(super) fn is_settled(connection: &ConnectionItem, now: DateTime<Utc>) -> bool {
+    now - connection.connected_at >= CONNECT_SETTLES_IN
 }
