@@ -30,16 +30,7 @@ use test_support::request_counter::RequestCounter;
 /// One DynamoDB-compatible server for the whole test binary (or the one
 /// `AWS_ENDPOINT_URL_DYNAMODB` names); each test gets its own table on it.
 pub fn dynamodb_endpoint() -> String {
-    static SERVER: OnceLock<Result<DynamoDbServer, String>> = OnceLock::new();
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
-        if !endpoint.is_empty() {
-            return endpoint;
-        }
-    }
-    match SERVER.get_or_init(|| DynamoDbServer::start().map_err(|e| e.to_string())) {
-        Ok(server) => server.endpoint().to_owned(),
-        Err(err) => panic!("cannot start the local DynamoDB server: {err}"),
-    }
+    DynamoDbServer::shared_endpoint()
 }
 
 /// Every DynamoDB call a function makes during this test binary's run, as IAM actions, in

@@ -58,6 +58,22 @@ impl DynamoDbServer {
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_DYNAMODB`.
+    /// One server for the whole test binary (or the one `AWS_ENDPOINT_URL_DYNAMODB` names):
+    /// each test takes a table of its own on it.
+    pub fn shared_endpoint() -> String {
+        static SERVER: std::sync::OnceLock<Result<DynamoDbServer, String>> =
+            std::sync::OnceLock::new();
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+            if !endpoint.is_empty() {
+                return endpoint;
+            }
+        }
+        match SERVER.get_or_init(|| Self::start().map_err(|e| e.to_string())) {
+            Ok(server) => server.endpoint().to_owned(),
+            Err(err) => panic!("cannot start the local DynamoDB server: {err}"),
+        }
+    }
+
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

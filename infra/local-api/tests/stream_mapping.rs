@@ -16,16 +16,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn dynamodb_endpoint() -> String {
-    static SERVER: OnceLock<Result<DynamoDbServer, String>> = OnceLock::new();
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
-        if !endpoint.is_empty() {
-            return endpoint;
-        }
-    }
-    match SERVER.get_or_init(|| DynamoDbServer::start().map_err(|e| e.to_string())) {
-        Ok(server) => server.endpoint().to_owned(),
-        Err(err) => panic!("cannot start the local DynamoDB server: {err}"),
-    }
+    DynamoDbServer::shared_endpoint()
 }
 
 /// What the consumer saw, per table (tests run in parallel, each on its own table).
