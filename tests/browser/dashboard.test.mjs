@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AGENT, DESKTOP, agentToken, apiAt, artifacts, callAt, launchBrowser, openChat, signIn,
+  AGENT, DESKTOP, agentToken, apiAt, artifacts, callAt, launchBrowser, openChat, refusePush, signIn,
   startStack, stopStack, watchProblems,
 } from './support.mjs';
 
@@ -196,6 +196,8 @@ test('with 150 active chats the longest wait is on the first screen and "Load mo
 
     const page = await browser.newPage({ viewport: DESKTOP });
     const problems = watchProblems(page);
+    // Without push the list is re-read every 5 s: the refresh this test checks.
+    await refusePush(page);
     await signIn(page, `${crowded.url}/v1/admin`);
     await page.locator('#session-count', { hasText: '150' }).waitFor();
 

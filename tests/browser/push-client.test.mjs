@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PushClient, backoffDelay, compareEventIds, CONNECT_TIMEOUT_MS, PING_INTERVAL_MS, POLL_INTERVAL_MS,
-  PUSH_RETRY_MS, REFRESH_AFTER_MS,
+  PushClient, backoffDelay, compareEventIds, CONNECT_TIMEOUT_MS, FAILED_CONNECTS_BEFORE_POLLING,
+  PING_INTERVAL_MS, POLL_INTERVAL_MS, PONG_TIMEOUT_MS, PUSH_RETRY_MS, REFRESH_AFTER_MS,
 } from '../../functions/admin-dashboard/assets/push-client.js';
 
 const realSetImmediate = setImmediate;
@@ -44,6 +44,9 @@ function fakeClock() {
   };
 }
 
+// Longer than any reconnect backoff of the first few steps (1, 2, 4 s).
+const MAX_WAIT_BEFORE_RETRY_MS = 8_000;
+
 const message = (n, sender = 'admin') => ({
   messageId: `msg_${String(n).padStart(12, '0')}`, message: `text ${n}`, sender, timestamp: '2026-12-08T10:00:00.000Z',
 });
@@ -61,6 +64,8 @@ function fakeServer({ role = 'customer' } = {}) {
     // A read that does not answer until the test says so.
     holdReads: false,
     heldReads: [],
+    // Pings are answered with a pong, as the $default route does, unless the test says not.
+    answerPings: true,
   };
   class FakeSocket {
     constructor(url) {
@@ -69,7 +74,13 @@ function fakeServer({ role = 'customer' } = {}) {
       this.closedWith = null;
       server.sockets.push(this);
     }
-    send(text) { this.sent.push(JSON.parse(text)); }
+    send(text) {
+      const frame = JSON.parse(text);
+      this.sent.push(frame);
+      if (frame.action === 'ping' && server.answerPings) {
+        queueMicrotask(() => this.push({ type: 'pong', at: '2026-12-08T10:00:00.000Z', data: { t: frame.t } }));
+      }
+    }
     close(code) {
       this.closedWith = code;
       queueMicrotask(() => this.onclose?.({ code, reason: '' }));
@@ -323,6 +334,57 @@ test('pings every 5 minutes while connected', async () => {
   socket.drop();
   await clock.advance(PING_INTERVAL_MS);
   assert.equal(socket.sent.length, 2, 'no ping on a closed socket');
+});
+
+test('a ping left unanswered (a dead connection after sleep): the socket is dropped and a new one made', async () => {
+  const server = fakeServer();
+  const clock = fakeClock();
+  const { seen } = await connected(server, clock);
+  const first = server.lastSocket();
+  server.answerPings = false;
+  await clock.advance(PING_INTERVAL_MS + PONG_TIMEOUT_MS - 1);
+  assert.equal(server.sockets.length, 1, 'still waiting for the pong');
+  await clock.advance(1);
+  assert.equal(first.closedWith, 1000);
+  assert.equal(seen.states.at(-1), 'connecting');
+  await clock.advance(1_000);
+  assert.equal(server.sockets.length, 2, 'a new connection after the backoff');
+  server.answerPings = true;
+  server.lastSocket().open();
+  await settle();
+  assert.equal(seen.states.at(-1), 'push');
+});
+
+test('wake(): a live connection is pinged at once; a client polling or waiting to reconnect connects now', async () => {
+  const server = fakeServer();
+  const clock = fakeClock();
+  const { client, seen } = await connected(server, clock);
+  client.wake();
+  assert.deepEqual(server.lastSocket().sent.map((f) => f.action), ['ping']);
+  await settle();
+  assert.equal(seen.events.at(-1).type, 'pong');
+  // Push refused until the client polls; then wake() tries again without the 60 s wait.
+  server.lastSocket().drop();
+  for (let i = 0; i < FAILED_CONNECTS_BEFORE_POLLING; i += 1) {
+    await clock.advance(MAX_WAIT_BEFORE_RETRY_MS);
+    server.lastSocket().drop();
+  }
+  await settle();
+  assert.equal(client.state, 'polling');
+  const socketsBefore = server.sockets.length;
+  client.wake();
+  await settle();
+  assert.equal(server.sockets.length, socketsBefore + 1, 'connects at once');
+  server.lastSocket().open();
+  await settle();
+  assert.equal(client.state, 'push');
+  // While a connection is being made, wake() starts no second one.
+  server.lastSocket().drop();
+  await clock.advance(MAX_WAIT_BEFORE_RETRY_MS);
+  const connecting = server.sockets.length;
+  client.wake();
+  await settle();
+  assert.equal(server.sockets.length, connecting);
 });
 
 test('reconnects on its own at 1 h 55 min, before API Gateway closes at 2 h, and catches up', async () => {

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  agentToken, apiAt, launchBrowser, openChat, startStack, stopStack, watchProblems,
+  agentToken, apiAt, launchBrowser, openChat, openPushPage, startPushClient, startStack, stopStack,
 } from './support.mjs';
 
 // The client's 60 s between push attempts while polling, shortened through its injectable
@@ -48,58 +48,6 @@ async function customerSays(sessionId, customer, text) {
   const sent = await call('POST', '/api/chat/message', { sessionId, message: text, sender: 'user' }, customer);
   assert.equal(sent.status, 200, JSON.stringify(sent.body));
   return sent.body.data.messageId;
-}
-
-// The dashboard's page (not signed in, so its own code stays idle): the stack's origin and its
-// Content-Security-Policy, which must let the client open a WebSocket to the same host. Every
-// request the page makes is recorded, to tell a push from a poll.
-async function openPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = watchProblems(page);
-  const requests = [];
-  page.on('request', (request) => requests.push(new URL(request.url()).pathname));
-  await page.goto(`${base}/v1/admin`);
-  await page.locator('#login-view').waitFor();
-  return { page, problems, requests, close: () => context.close() };
-}
-
-// Starts a PushClient in the page, imported from the URL the dashboard's own modules use (the
-// served, versioned file). Its callbacks and the frames its sockets receive are recorded in
-// `window.push`. The WebSocket it gets is the browser's, subclassed only to keep each instance
-// (so a test can drop one) and, while `push.refuse` is set, to present a ticket the gateway
-// refuses (401 on the upgrade), as when push cannot connect.
-async function startClient(page, options) {
-  await page.evaluate(async ({ options, pushRetryMs }) => {
-    const entry = document.querySelector('script[type="module"]').src;
-    const { PushClient, PUSH_RETRY_MS } = await import(entry.replace('/app.js?', '/push-client.js?'));
-    const push = {
-      states: [], messages: [], events: [], snapshots: [], errors: [], frames: [], sockets: [], refuse: Boolean(options.refuse),
-    };
-    window.push = push;
-    class RecordedSocket extends WebSocket {
-      constructor(url) {
-        super(push.refuse ? url.replace(/ticket=[^&]*/, 'ticket=refused') : url);
-        push.sockets.push(this);
-        this.addEventListener('message', (event) => push.frames.push(JSON.parse(event.data)));
-      }
-    }
-    window.client = new PushClient({
-      role: options.role,
-      apiBase: document.querySelector('meta[name="api-base"]').content,
-      sessionId: options.sessionId,
-      chatToken: options.chatToken,
-      agentToken: options.agentToken,
-      WebSocket: RecordedSocket,
-      setTimeout: (fn, ms) => setTimeout(fn, ms === PUSH_RETRY_MS ? pushRetryMs : ms),
-      onMessage: (message, sessionId) => push.messages.push({ ...message, sessionId }),
-      onEvent: (frame) => push.events.push(frame),
-      onState: (state) => push.states.push(state),
-      onSnapshot: (data) => push.snapshots.push({ sessionEnded: data.sessionEnded ?? null }),
-      onError: (error) => push.errors.push(`${error.status} ${error.code}: ${error.message}`),
-    });
-    window.client.start();
-  }, { options, pushRetryMs: PUSH_RETRY_IN_TEST_MS });
 }
 
 const recorded = (page) => page.evaluate(() => ({
@@ -151,9 +99,9 @@ test('a customer connects, catches up, and gets each agent reply once, in order,
   const { sessionId, client } = await openChat(base, { name: 'Ada Push', email: 'ada@example.com' }, 'Where is my parcel?');
   // Written before the client connects: only the catch-up read can bring it.
   const sent = [await reply(sessionId, 'Let me look.')];
-  const { page, problems, requests, close } = await openPage();
+  const { page, problems, requests, close } = await openPushPage(browser, base);
   try {
-    await startClient(page, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
+    await startPushClient(page, PUSH_RETRY_IN_TEST_MS, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
     await waitForState(page, 'push');
     await waitForMessages(page, 1);
     const pollsAfterCatchUp = polls(requests);
@@ -181,9 +129,9 @@ test('a customer connects, catches up, and gets each agent reply once, in order,
 
 test('dropped sockets: the client reconnects each time and still gets every reply once, in order', { timeout: 40_000 }, async (t) => {
   const { sessionId, client } = await openChat(base, { name: 'Bo Reconnect', email: 'bo@example.com' }, 'Is anyone there?');
-  const { page, problems, close } = await openPage();
+  const { page, problems, close } = await openPushPage(browser, base);
   try {
-    await startClient(page, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
+    await startPushClient(page, PUSH_RETRY_IN_TEST_MS, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
     await waitForState(page, 'push', 1);
 
     // The agent keeps replying, every 250 ms, while the page drops the client's socket three
@@ -226,10 +174,10 @@ test('dropped sockets: the client reconnects each time and still gets every repl
 
 test('push refused: the client polls and gets every reply once, then goes back to push', { timeout: 40_000 }, async (t) => {
   const { sessionId, client } = await openChat(base, { name: 'Cy Fallback', email: 'cy@example.com' }, 'Can I change my order?');
-  const { page, problems, requests, close } = await openPage();
+  const { page, problems, requests, close } = await openPushPage(browser, base);
   try {
     // Every upgrade is refused (401) from the start: three failed connects, then polling.
-    await startClient(page, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'], refuse: true });
+    await startPushClient(page, PUSH_RETRY_IN_TEST_MS, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'], refuse: true });
     await waitForState(page, 'polling', 3);
 
     const sent = [];
@@ -265,9 +213,9 @@ test('push refused: the client polls and gets every reply once, then goes back t
 });
 
 test('an agent gets lists.changed for a new chat and each message of the chat it watches, once', { timeout: 30_000 }, async () => {
-  const { page, problems, close } = await openPage();
+  const { page, problems, close } = await openPushPage(browser, base);
   try {
-    await startClient(page, { role: 'agent', agentToken: admin.Authorization.slice('Bearer '.length) });
+    await startPushClient(page, PUSH_RETRY_IN_TEST_MS, { role: 'agent', agentToken: admin.Authorization.slice('Bearer '.length) });
     await waitForState(page, 'push');
 
     const { sessionId, client } = await openChat(base, { name: 'Di Agentside', email: 'di@example.com' }, 'Hello?');
@@ -312,9 +260,9 @@ test('an agent gets lists.changed for a new chat and each message of the chat it
 
 test('the agent ends the chat: the customer gets session.ended, then closing, and stops', { timeout: 30_000 }, async (t) => {
   const { sessionId, client } = await openChat(base, { name: 'Ed Ending', email: 'ed@example.com' }, 'Thanks, that is all.');
-  const { page, problems, requests, close } = await openPage();
+  const { page, problems, requests, close } = await openPushPage(browser, base);
   try {
-    await startClient(page, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
+    await startPushClient(page, PUSH_RETRY_IN_TEST_MS, { role: 'customer', sessionId, chatToken: client['X-Chat-Token'] });
     await waitForState(page, 'push');
     // The reply also assigns the chat: a session.assigned before the end.
     const last = await reply(sessionId, 'Glad to help. Goodbye!');

@@ -141,3 +141,69 @@ export async function assertAccessible(page, view) {
   });
   assert.deepEqual(violations, [], `axe-core violations in the ${view}`);
 }
+
+// The dashboard's page (not signed in, so its own code stays idle): the stack's origin and its
+// Content-Security-Policy, which must let the client open a WebSocket to the same host. Every
+// request the page makes is recorded, to tell a push from a poll.
+export async function openPushPage(browser, base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchProblems(page);
+  const requests = [];
+  page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+  await page.goto(`${base}/v1/admin`);
+  await page.locator('#login-view').waitFor();
+  return { page, problems, requests, close: () => context.close() };
+}
+
+// Starts a PushClient in the page, imported from the URL the dashboard's own modules use (the
+// served, versioned file). Its callbacks and the frames its sockets receive are recorded in
+// `window.push`; its 60 s between push attempts while polling become `pushRetryMs`. The
+// WebSocket it gets is the browser's, subclassed only to keep each instance (so a test can drop
+// one) and, while `push.refuse` is set, to present a ticket the gateway refuses (401 on the
+// upgrade), as when push cannot connect.
+export async function startPushClient(page, pushRetryMs, options) {
+  await page.evaluate(async ({ options, pushRetryMs }) => {
+    const entry = document.querySelector('script[type="module"]').src;
+    const { PushClient, PUSH_RETRY_MS } = await import(entry.replace('/app.js?', '/push-client.js?'));
+    const push = {
+      states: [], messages: [], events: [], snapshots: [], errors: [], frames: [], sockets: [], refuse: Boolean(options.refuse),
+    };
+    window.push = push;
+    class RecordedSocket extends WebSocket {
+      constructor(url) {
+        super(push.refuse ? url.replace(/ticket=[^&]*/, 'ticket=refused') : url);
+        push.sockets.push(this);
+        this.addEventListener('message', (event) => push.frames.push(JSON.parse(event.data)));
+      }
+    }
+    window.client = new PushClient({
+      role: options.role,
+      apiBase: document.querySelector('meta[name="api-base"]').content,
+      sessionId: options.sessionId,
+      chatToken: options.chatToken,
+      agentToken: options.agentToken,
+      WebSocket: RecordedSocket,
+      setTimeout: (fn, ms) => setTimeout(fn, ms === PUSH_RETRY_MS ? pushRetryMs : ms),
+      onMessage: (message, sessionId) => push.messages.push({ ...message, sessionId }),
+      onEvent: (frame) => push.events.push(frame),
+      onState: (state) => push.states.push(state),
+      onSnapshot: (data) => push.snapshots.push({ sessionEnded: data.sessionEnded ?? null }),
+      onError: (error) => push.errors.push(`${error.status} ${error.code}: ${error.message}`),
+    });
+    window.client.start();
+  }, { options, pushRetryMs });
+}
+
+// Answers a ticket request as a stack without a push channel would (503): the dashboard then
+// polls, as it did before the push channel.
+export function refuseTicket(route) {
+  return route.fulfill({
+    status: 503, contentType: 'application/json',
+    body: JSON.stringify({ success: false, error: { code: 'PUSH_UNAVAILABLE', message: 'Refused by the test' } }),
+  });
+}
+
+export function refusePush(page) {
+  return page.route('**/api/admin/realtime/ticket', refuseTicket);
+}

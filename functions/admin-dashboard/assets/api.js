@@ -4,7 +4,7 @@ import { signOut, state } from './store.js';
 export const LOGIN_PATH = '/api/admin/auth/login';
 // Where the API is mounted as this page was reached: '/v1' on the execute-api URL, '' behind a
 // custom domain. The server writes it into the page; every API call starts with it.
-const BASE_PATH = document.querySelector('meta[name="api-base"]')?.content ?? '';
+export const BASE_PATH = document.querySelector('meta[name="api-base"]')?.content ?? '';
 
 export class ApiError extends Error {
   constructor(code, message, status, details) {

@@ -1,7 +1,6 @@
 // The open chat's holder: who holds it, and claim / release / transfer from the chat header.
 import { api } from './api.js';
-import { pollChat } from './chat.js';
-import { refreshSessions } from './chat-list.js';
+import { pollChat, refreshListUnlessLive } from './chat.js';
 import { $, element } from './dom.js';
 import { isMe } from './holders.js';
 import { state } from './store.js';
@@ -21,7 +20,9 @@ async function loadAgents() {
 }
 
 // The chat header's controls for the open chat (active chats only).
-export function renderAssignment({ data: { session } }) {
+export function renderAssignment({ data }) {
+  if (!data) return; // a pushed message changes no holder
+  const { session } = data;
   const active = session.status === 'active';
   $('assignment').hidden = !active;
   if (!active) return;
@@ -44,7 +45,7 @@ async function changeHolder(path, body, button) {
   try {
     await api('POST', path, { sessionId, ...body });
     await pollChat().catch(() => {});
-    await refreshSessions().catch(() => {});
+    await refreshListUnlessLive();
   } catch (error) {
     if (error.code === 'SIGNED_OUT') return;
     $('assignment-error').textContent = error.code === 'ALREADY_ASSIGNED' && error.details

@@ -1,9 +1,12 @@
 // The list of active chats: loading it (every waiting customer first, then the newest chats),
-// "Load more", the Mine / Unassigned / All filter, and its render function.
+// patching it from list hints, "Load more", the Mine / Unassigned / All filter, and its render
+// function.
+import { noteRows } from './alerts.js';
 import { api } from './api.js';
 import { $, element } from './dom.js';
 import { clock, displayName, since } from './format.js';
 import { holderLine } from './holders.js';
+import { patchList } from './list-patch.js';
 import { emptyList, LIST_PAGE, notify, state } from './store.js';
 
 // Every waiting customer first (up to WAITING_CAP, longest wait first), then the newest active
@@ -55,11 +58,12 @@ export function refreshSessions() {
 async function loadSessions() {
   let waiting;
   let recent;
+  // Filtered by holder, the list is that one listing alone; the waiting customers are still
+  // read, for the notifications and the title's count.
+  const filter = listFilter();
   try {
-    // Filtered by holder, the list is that one listing alone.
-    const filter = listFilter();
     [waiting, recent] = await Promise.all([
-      filter ? { rows: [], cursor: null } : fetchRows(['waiting', 'true'], WAITING_CAP),
+      fetchRows(['waiting', 'true'], WAITING_CAP),
       fetchRows(filter, state.list.recentWanted),
     ]);
     $('sessions-error').textContent = '';
@@ -69,7 +73,7 @@ async function loadSessions() {
   }
   if (!state.auth) return;
   Object.assign(state.list, {
-    waiting: waiting.rows,
+    waiting: filter ? [] : waiting.rows,
     waitingCapped: waiting.cursor !== null,
     recent: recent.rows,
     recentCursor: recent.cursor,
@@ -82,13 +86,41 @@ async function loadSessions() {
     && Date.parse(s.startTime) > state.newestStart);
   shown.forEach((s) => state.knownIds.add(s.sessionId));
   state.newestStart = Math.max(state.newestStart ?? 0, ...shown.map((s) => Date.parse(s.startTime)));
-  if (arrived.length) {
-    $('notice').textContent = arrived.length === 1
-      ? `New chat from ${displayName(arrived[0].userInfo)}`
-      : `${arrived.length} new chats`;
+  noteRows([...waiting.rows, ...shown], { read: true, complete: waiting.cursor === null });
+  listChanged(arrived.map((s) => s.sessionId));
+}
+
+// A list hint's rows (lists.changed), patched into the list without a read, after any read under
+// way; a hint that could not carry every change (`truncated`) is a reason to read the list
+// instead. A row with fewer messages than the one listed is older than it (a hint that crossed a
+// read) and is left out.
+export function applyListHint({ sessions, truncated }) {
+  if (truncated) {
+    noteRows(sessions);
+    return refreshSessions();
   }
+  return serialized(async () => {
+    const current = sessions.filter((row) => !(state.sessions.get(row.sessionId)?.messageCount > row.messageCount));
+    noteRows(current);
+    const arrived = patchList(state.list, current, {
+      filter: state.filter, adminId: state.auth?.admin.adminId, waitingCap: WAITING_CAP,
+    }, state);
+    listChanged(arrived);
+  });
+}
+
+// New chats outside the chosen filter count, but are not announced here.
+function listChanged(newIds) {
+  const shown = shownSessions();
   state.sessions = new Map(shown.map((s) => [s.sessionId, s]));
-  notify('list', new Set(arrived.map((s) => s.sessionId)));
+  const arrivedIds = newIds.filter((id) => state.sessions.has(id));
+  if (arrivedIds.length) {
+    const first = state.sessions.get(arrivedIds[0]);
+    $('notice').textContent = arrivedIds.length === 1 && first
+      ? `New chat from ${displayName(first.userInfo)}`
+      : `${arrivedIds.length} new chats`;
+  }
+  notify('list', new Set(arrivedIds));
 }
 
 // The waiting customers, then the other loaded chats newest first, each once.

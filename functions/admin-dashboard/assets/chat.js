@@ -1,5 +1,6 @@
-// The open chat: opening it, its 2 s poll, replying, ending it, and its render function (the
-// header, the status line and the transcript).
+// The open chat: opening it, reading it (each push, or the poll while push is down), replying,
+// ending it, and its render function (the header, the status line and the transcript).
+import { attended } from './alerts.js';
 import { api } from './api.js';
 import { refreshSessions } from './chat-list.js';
 import { $, element } from './dom.js';
@@ -10,6 +11,8 @@ const END_REASONS = { user: 'by the customer', idle: 'after inactivity', admin: 
 
 export async function openChat(sessionId) {
   state.openId = sessionId;
+  state.openSession = null;
+  state.unacknowledgedFrom = undefined;
   state.messageIds = new Set();
   state.lastMessageId = null;
   state.pending = null;
@@ -19,14 +22,28 @@ export async function openChat(sessionId) {
   $('reply-text').focus();
 }
 
-export async function pollChat() {
+// Reads the open chat from the cursor (or from `from`, before messages already shown, which the
+// read then returns again and the page skips). Asked for while a read runs, it reads again right
+// after (that read may have started before what asked for it was stored); the promise settles then.
+export async function pollChat(from = state.lastMessageId) {
   const sessionId = state.openId;
-  if (!sessionId || state.chatBusy) return;
+  if (!sessionId) return;
+  if (state.chatBusy) {
+    state.chatAgain = true;
+    // An acknowledging read waits for its turn (the read again from the cursor would not do).
+    if (from !== state.lastMessageId && state.unacknowledgedFrom === undefined) {
+      state.unacknowledgedFrom = from;
+      acknowledge();
+    }
+    return;
+  }
   state.chatBusy = true;
+  let more = false;
   try {
-    const after = state.lastMessageId ? `?after=${encodeURIComponent(state.lastMessageId)}` : '';
+    const after = from ? `?after=${encodeURIComponent(from)}` : '';
     const data = await api('GET', `/api/admin/chat/messages/${encodeURIComponent(sessionId)}${after}`);
     if (state.openId !== sessionId) return;
+    state.openSession = data.session;
     const added = [];
     for (const message of data.messages) {
       if (state.messageIds.has(message.messageId)) continue;
@@ -34,6 +51,7 @@ export async function pollChat() {
       state.lastMessageId = message.messageId;
       added.push(message);
     }
+    more = data.hasMore === true;
     notify('transcript', { sessionId, data, added });
   } catch (error) {
     if (error.code === 'SESSION_NOT_FOUND' && state.openId === sessionId) {
@@ -42,7 +60,51 @@ export async function pollChat() {
     throw error;
   } finally {
     state.chatBusy = false;
+    if (state.chatAgain || (more && state.openId === sessionId)) {
+      state.chatAgain = false;
+      await pollChat();
+    }
   }
+}
+
+const sequence = (messageId) => Number(messageId.slice('msg_'.length));
+
+// A message pushed for the open chat: shown at once when it is the next one; after a gap (a
+// push lost or overtaken) or during a read, the read from the cursor brings it, in order.
+export function receivePushedMessage(sessionId, message) {
+  if (sessionId !== state.openId || state.messageIds.has(message.messageId)) return;
+  const previous = state.lastMessageId ? sequence(state.lastMessageId) : 0;
+  if (state.chatBusy || sequence(message.messageId) !== previous + 1) {
+    pollChat().catch(() => {});
+    return;
+  }
+  if (message.sender === 'user' && state.unacknowledgedFrom === undefined) {
+    state.unacknowledgedFrom = state.lastMessageId;
+  }
+  state.messageIds.add(message.messageId);
+  state.lastMessageId = message.messageId;
+  notify('transcript', { sessionId, data: null, added: [message] });
+  if (message.sender === 'user') acknowledge();
+}
+
+// The customer sees "seen" once a transcript read has returned their message (the server marks
+// it then), so pushed ones are read again, from before the first of them: at most one read a
+// second, and only while the agent is looking; otherwise when they look again.
+const ACKNOWLEDGE_AFTER_MS = 1000;
+
+function acknowledge() {
+  if (!attended() || state.acknowledgeTimer !== null) return;
+  state.acknowledgeTimer = setTimeout(() => {
+    state.acknowledgeTimer = null;
+    acknowledgeOwed();
+  }, ACKNOWLEDGE_AFTER_MS);
+}
+
+export function acknowledgeOwed() {
+  if (state.unacknowledgedFrom === undefined || !attended()) return;
+  const from = state.unacknowledgedFrom;
+  state.unacknowledgedFrom = undefined;
+  pollChat(from).catch(() => {});
 }
 
 // The chat view as a chat opens, before its first read.
@@ -63,9 +125,9 @@ function renderOpening(sessionId) {
   });
 }
 
-// The chat view after a read: its details, and the messages not shown yet.
+// The chat view after a read (`data`) or a push: its details, and the messages not shown yet.
 export function renderChat({ data, added }) {
-  renderDetails(data.session);
+  if (data) renderDetails(data.session);
   const transcript = $('transcript');
   for (const message of added) {
     const item = element('li', message.sender === 'admin' ? 'admin' : 'user');
@@ -74,7 +136,7 @@ export function renderChat({ data, added }) {
     item.append(element('span', 'meta', `${who} · ${clock(message.timestamp)}`), document.createTextNode(message.message));
     transcript.append(item);
   }
-  if (data.messages.length) transcript.scrollTop = transcript.scrollHeight;
+  if (added.length) transcript.scrollTop = transcript.scrollHeight;
 }
 
 function renderDetails(session) {
@@ -103,6 +165,11 @@ function renderDetails(session) {
 function endedHow(session) {
   const reason = session.endReason || (session.status === 'ended_by_admin' ? 'admin' : 'user');
   return END_REASONS[reason] || '';
+}
+
+// After the agent's own change: a live list hears of it by push; a polling one reads now.
+export async function refreshListUnlessLive() {
+  if (state.live !== 'live') await refreshSessions().catch(() => {});
 }
 
 function newMessageKey() {
@@ -137,7 +204,7 @@ export async function sendReply(event, force = false) {
     $('reply-force').hidden = true;
     if (state.openId === sessionId) $('reply-text').value = '';
     await pollChat().catch(() => {});
-    await refreshSessions().catch(() => {});
+    await refreshListUnlessLive();
   } catch (error) {
     if (error.code !== 'SIGNED_OUT') $('reply-error').textContent = replyRefusal(error) || `Not sent: ${error.message}. Your text is kept; try again.`;
   } finally {
@@ -155,7 +222,7 @@ export async function endChat() {
   try {
     await api('POST', '/api/admin/chat/session/end', { sessionId });
     await pollChat().catch(() => {});
-    await refreshSessions().catch(() => {});
+    await refreshListUnlessLive();
   } catch (error) {
     if (error.code !== 'SIGNED_OUT') $('chat-status').textContent = `Could not end the chat: ${error.message}`;
   } finally {

@@ -15,6 +15,9 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const FAILED_CONNECTS_BEFORE_POLLING = 3;
 export const POLL_INTERVAL_MS = 2_000;
 export const PUSH_RETRY_MS = 60_000;
+// A ping unanswered this long means a dead connection (a laptop woken from sleep, a network
+// that changed): the socket is dropped and a new one made.
+export const PONG_TIMEOUT_MS = 10_000;
 
 // After these the server will not take this client back: reconnecting is pointless.
 const FINAL_CLOSING_REASONS = new Set(['session-ended', 'agent-deactivated']);
@@ -119,7 +122,7 @@ export class PushClient {
     this.failedConnects = 0;
     this.backoffStep = 0;
     this.polling = false;
-    this.timers = { reconnect: null, ping: null, refresh: null, connectTimeout: null, poll: null, pushRetry: null };
+    this.timers = { reconnect: null, ping: null, pong: null, refresh: null, connectTimeout: null, poll: null, pushRetry: null };
     this.latestStateIds = new Map();
     this.seenFrameIds = new Set();
     this.reading = false;
@@ -148,6 +151,21 @@ export class PushClient {
     if (this.finished) return;
     this.finished = true;
     this.shutDown();
+  }
+
+  // The app saw the network or the machine come back (the browser's 'online' event, a tab shown
+  // again after sleep). A live connection is checked with a ping at once; a reconnect or a
+  // return from polling that was waiting for its timer happens now.
+  wake() {
+    if (!this.started || this.finished) return;
+    if (this.currentState === 'push') {
+      this.ping();
+      return;
+    }
+    if (this.timers.reconnect === null && this.timers.pushRetry === null) return; // connecting now
+    this.clearTimers('reconnect', 'pushRetry');
+    this.backoffStep = 0;
+    this.connect();
   }
 
   // Agents: the chat whose messages go to onMessage (null: none). Reads it from `cursor` at once
@@ -207,7 +225,7 @@ export class PushClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.clearTimers('connectTimeout', 'ping', 'refresh');
+      this.clearTimers('connectTimeout', 'ping', 'pong', 'refresh');
       if (opened) this.connectionLost();
       else this.connectFailed();
     };
@@ -235,9 +253,20 @@ export class PushClient {
 
   schedulePing() {
     this.timers.ping = this.setTimeout(() => {
-      this.socket?.send(JSON.stringify({ action: 'ping', t: this.now() }));
+      this.ping();
       this.schedulePing();
     }, PING_INTERVAL_MS);
+  }
+
+  // Any frame before PONG_TIMEOUT_MS proves the connection alive (receive clears the timer).
+  ping() {
+    if (!this.socket || this.timers.pong !== null) return;
+    this.socket.send(JSON.stringify({ action: 'ping', t: this.now() }));
+    this.timers.pong = this.setTimeout(() => {
+      this.timers.pong = null;
+      this.detachSocket();
+      this.connectionLost();
+    }, PONG_TIMEOUT_MS);
   }
 
   // Before API Gateway's 2 h limit: a new connection at once; the catch-up read on open covers
@@ -252,7 +281,7 @@ export class PushClient {
     if (this.finished) return;
     this.failedConnects += 1;
     if (this.polling) {
-      this.timers.pushRetry = this.setTimeout(() => this.connect(), PUSH_RETRY_MS);
+      this.timers.pushRetry = this.setTimeout(() => this.connectAfter('pushRetry'), PUSH_RETRY_MS);
     } else if (this.failedConnects >= FAILED_CONNECTS_BEFORE_POLLING) {
       this.startPolling();
     } else {
@@ -267,16 +296,22 @@ export class PushClient {
     this.scheduleReconnect();
   }
 
+  // A timer's connect: the timer is spent (wake() tells a waiting client by its timers).
+  connectAfter(timer) {
+    this.timers[timer] = null;
+    this.connect();
+  }
+
   scheduleReconnect() {
     const delay = backoffDelay(this.backoffStep, this.random);
     this.backoffStep += 1;
-    this.timers.reconnect = this.setTimeout(() => this.connect(), delay);
+    this.timers.reconnect = this.setTimeout(() => this.connectAfter('reconnect'), delay);
   }
 
   startPolling() {
     this.polling = true;
     this.setState('polling');
-    this.timers.pushRetry = this.setTimeout(() => this.connect(), PUSH_RETRY_MS);
+    this.timers.pushRetry = this.setTimeout(() => this.connectAfter('pushRetry'), PUSH_RETRY_MS);
     this.pollNow();
   }
 
@@ -289,7 +324,7 @@ export class PushClient {
   detachSocket() {
     const socket = this.socket;
     this.socket = null;
-    this.clearTimers('connectTimeout', 'ping', 'refresh');
+    this.clearTimers('connectTimeout', 'ping', 'pong', 'refresh');
     if (socket) socket.close(1000);
   }
 
@@ -313,6 +348,7 @@ export class PushClient {
   // --- Frames -----------------------------------------------------------------------------
 
   receive(text) {
+    this.clearTimers('pong');
     let frame;
     try {
       frame = JSON.parse(text);

@@ -4,7 +4,9 @@
 //
 // Topics: 'signed-in', 'signed-out' (detail: the message for the sign-in form), 'list' (detail:
 // the ids of newly arrived chats), 'transcript' (detail: { sessionId, data, added }: a read of
-// the open chat), 'analytics' (detail: the summary).
+// the open chat; `data` is null when a push brought `added`), 'analytics' (detail: the summary),
+// 'live' (the push connection's state changed: `state.live`), 'alerts' (what the tab title and
+// the notifications announce changed).
 
 const AUTH_KEY = 'supportChat.auth';
 // How many more of the newest chats each "Load more" shows (and the first screen holds).
@@ -24,11 +26,15 @@ export function emptyList() {
 export const state = {
   auth: null,            // { token, expiresAt, admin }
   timers: [],            // what runs while signed in (cleared on sign-out)
+  repeaters: [],         // the `every` tasks (stopped on sign-out)
+  // The push channel: 'off' (not configured), 'connecting', 'live', 'reconnecting', 'polling'.
+  live: 'off',
   // The list of active chats.
   list: emptyList(),
   sessions: new Map(),   // sessionId -> session as shown in the list
   listQueue: Promise.resolve(), // list loads run one after another (refresh, "Load more")
   knownIds: new Set(),   // ids seen in the list so far
+  endedIds: new Set(),   // ids a list hint said ended (each lowers the active count once)
   newestStart: null,     // latest startTime seen by earlier refreshes (null before the first)
   filter: 'all',         // 'all' | 'mine' | 'unassigned'
   // The open chat.
@@ -36,6 +42,9 @@ export const state = {
   messageIds: new Set(), // messages in its transcript on screen
   lastMessageId: null,   // cursor for the chat poll
   chatBusy: false,
+  chatAgain: false,      // a read was asked for while one ran: read again right after
+  acknowledgeTimer: null, // the read that will mark pushed customer messages seen
+  unacknowledgedFrom: undefined, // the cursor before the first pushed customer message not yet read
   pending: null,         // { text, key }: a reply not yet confirmed, kept for a retry
   agents: null,          // the active agents, loaded once per sign-in for the transfer picker
   // The customer's typing and read ticks in the open chat.
@@ -54,6 +63,13 @@ export const state = {
     dismissed: null,     // the reply-box text the agent closed the picker on (Escape)
   },
   analytics: null,       // the last summary shown
+  // What the notifications and the tab title know (alerts.js).
+  alerts: {
+    seen: new Map(),     // sessionId -> { waiting, mineOrFree, lastUserMessageId } of active chats
+    baseline: false,     // false until the first list read: nothing is announced before it
+    shown: new Map(),    // sessionId -> the notification on screen for that chat (one per chat)
+  },
+  openSession: null,     // the open chat's session, as its last read returned it
 };
 
 const listeners = new Map();
@@ -84,24 +100,58 @@ export function signedIn(auth) {
 export function signOut(message) {
   state.timers.forEach(clearTimeout);
   state.timers = [];
+  state.repeaters.forEach((repeater) => repeater.stop());
+  state.repeaters = [];
   state.auth = null;
   state.openId = null;
   state.list = emptyList();
   state.sessions = new Map();
   state.knownIds = new Set();
+  state.endedIds = new Set();
   state.newestStart = null;
   state.agents = null;
   sessionStorage.removeItem(AUTH_KEY);
   notify('signed-out', message);
 }
 
-// Runs `task` now and then every `ms` after it settles, while signed in.
-export function every(ms, task) {
+// Runs `task` now and then `interval()` ms after each run settles (`interval` may be a number),
+// while signed in. `now()` runs it at once (or right after the run under way) and starts the wait
+// anew: for when the interval just got shorter, or something says the data changed;
+// `reschedule()` only starts the wait anew.
+export function every(interval, task) {
+  const wait = typeof interval === 'function' ? interval : () => interval;
+  let timer = null;
+  let running = false;
+  let again = false;
+  let stopped = false;
   const run = async () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    running = true;
     try { await task(); } catch (error) { if (error.code !== 'SIGNED_OUT') console.warn(error); }
-    if (state.auth) state.timers.push(setTimeout(run, ms));
+    running = false;
+    if (stopped || !state.auth) return;
+    if (again) {
+      again = false;
+      run();
+    } else {
+      timer = setTimeout(run, wait());
+    }
   };
+  // The interval changed: the wait under way is replaced by one of the new length.
+  const reschedule = () => {
+    if (stopped || running || !state.auth) return;
+    clearTimeout(timer);
+    timer = setTimeout(run, wait());
+  };
+  const repeater = { now: run, reschedule, stop: () => { stopped = true; clearTimeout(timer); } };
+  state.repeaters.push(repeater);
   run();
+  return repeater;
 }
 
 // After `ms`, unless signed out first.

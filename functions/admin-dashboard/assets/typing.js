@@ -6,6 +6,9 @@ import { displayName } from './format.js';
 import { state } from './store.js';
 
 const TYPING_SIGNAL_EVERY_MS = 3000; // the server keeps one write per 3 s anyway
+// How long a pushed typing signal shows (the customer's app signals at most every 3 s).
+const TYPING_SHOWN_MS = 5000;
+let typingTimer = null;
 
 function typingLine() {
   let line = $('typing-line');
@@ -19,23 +22,46 @@ function typingLine() {
   return line;
 }
 
-// Every transcript read (the open chat's 2 s poll) carries `customerTyping` and
-// `customerReadUpTo`.
-export function renderTyping({ sessionId, data }) {
+function showTyping(text) {
+  clearTimeout(typingTimer);
+  typingLine().textContent = text;
+}
+
+// Every transcript read carries `customerTyping` and `customerReadUpTo`; a pushed message
+// carries neither, but one from the customer ends their typing.
+export function renderTyping({ sessionId, data, added }) {
   const typing = state.typing;
   if (sessionId !== typing.sessionId) {
     typing.sessionId = sessionId;
     typing.readUpTo = null;
   }
-  const active = data.session.status === 'active';
-  typingLine().textContent = active && data.customerTyping
-    ? `${displayName(data.session.userInfo)} is typing…`
-    : '';
-  // Never moves back (a newer read already shown stays).
-  if (data.customerReadUpTo && (!typing.readUpTo || data.customerReadUpTo > typing.readUpTo)) {
-    typing.readUpTo = data.customerReadUpTo;
+  if (!data) {
+    if (added.some((message) => message.sender === 'user')) showTyping('');
+    markRead();
+    return;
   }
+  const active = data.session.status === 'active';
+  showTyping(active && data.customerTyping ? `${displayName(data.session.userInfo)} is typing…` : '');
+  moveReadUpTo(data.customerReadUpTo);
+}
+
+// Never moves back (a newer read already shown stays).
+function moveReadUpTo(upTo) {
+  const typing = state.typing;
+  if (upTo && (!typing.readUpTo || upTo > typing.readUpTo)) typing.readUpTo = upTo;
   markRead();
+}
+
+// Pushed `typing` and `read` events of the open chat (the holder's connections get them).
+export function showPushedSignal(frame) {
+  if (frame.sessionId !== state.openId || frame.data?.side !== 'user') return;
+  if (frame.type === 'read') {
+    if (state.typing.sessionId === frame.sessionId) moveReadUpTo(frame.data.upTo);
+    return;
+  }
+  const session = state.openSession ?? state.sessions.get(frame.sessionId);
+  showTyping(`${displayName(session?.userInfo)} is typing…`);
+  typingTimer = setTimeout(() => showTyping(''), TYPING_SHOWN_MS);
 }
 
 // Message ids sort in send order (`msg_` and 12 digits), so "up to" is a string comparison.

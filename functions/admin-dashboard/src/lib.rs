@@ -18,8 +18,7 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_CSS: &str = include_str!("../assets/app.css");
 /// The page's ES modules: index.html loads app.js, which imports the others (by relative URL,
 /// `./store.js`). No module imports one that imports it back (a test walks the graph).
-/// `push-client.js`, the push channel's reference client, is served beside them though the page
-/// does not import it yet.
+/// `push-client.js` is also the push channel's reference client for other apps.
 const SCRIPTS: &[(&str, &str)] = &[
     ("app.js", include_str!("../assets/app.js")),
     ("store.js", include_str!("../assets/store.js")),
@@ -38,13 +37,39 @@ const SCRIPTS: &[(&str, &str)] = &[
     ),
     ("analytics.js", include_str!("../assets/analytics.js")),
     ("push-client.js", include_str!("../assets/push-client.js")),
+    ("live.js", include_str!("../assets/live.js")),
+    ("alerts.js", include_str!("../assets/alerts.js")),
+    ("list-patch.js", include_str!("../assets/list-patch.js")),
 ];
 const ANALYTICS_CSS: &str = include_str!("../assets/analytics.css");
 
-/// Only our own files, only over our own origin: no inline code, no framing, no other hosts.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
+/// Only our own files, only over our own origin and the push channel's: no inline code, no
+/// framing, no other hosts.
+fn content_security_policy(push_origin: Option<&str>) -> String {
+    let push = push_origin
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'{push}; \
+         img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The origin (`wss://host[:port]`) of the push channel's URL, for the policy's `connect-src`;
+/// `None` when there is none or it is not a plain WebSocket URL (nothing else may enter the
+/// policy).
+fn push_origin(push_url: Option<&str>) -> Option<&str> {
+    let url = push_url?;
+    let rest = url
+        .strip_prefix("wss://")
+        .or_else(|| url.strip_prefix("ws://"))?;
+    let host = rest.split('/').next()?;
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    plain.then(|| &url[..url.len() - rest.len() + host.len()])
+}
 
 /// Changes whenever a file changes: asset URLs carry it, so they can be cached for good.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
@@ -78,9 +103,12 @@ static SERVED_SCRIPTS: LazyLock<Vec<String>> = LazyLock::new(|| {
 static INDEX: LazyLock<String> =
     LazyLock::new(|| INDEX_HTML.replace("{{ASSET_VERSION}}", &VERSION));
 
-/// The page for a caller who reached the API at `base_path` (already checked URL-safe).
-fn index_page(base_path: &str) -> String {
-    INDEX.replace("{{BASE_PATH}}", base_path)
+/// The page for a caller who reached the API at `base_path` (already checked URL-safe); `push`:
+/// whether the page opens the push channel.
+fn index_page(base_path: &str, push: bool) -> String {
+    INDEX
+        .replace("{{BASE_PATH}}", base_path)
+        .replace("{{PUSH}}", if push { "on" } else { "off" })
 }
 
 struct Asset {
@@ -132,9 +160,11 @@ pub fn handle(config: &Config, request: &Request) -> Response<Body> {
     let Some(asset) = asset(name.as_deref()) else {
         return error_response(config, StatusCode::NOT_FOUND, "NOT_FOUND", "No such file");
     };
-    // The page differs by base path, so its validator does too.
+    let push_origin = push_origin(config.push_url.as_deref());
+    // The page differs by base path and push channel, so its validator does too.
     let etag = if asset.is_page {
-        format!("\"{}-{}\"", *VERSION, short_hash(&base_path))
+        let variant = format!("{base_path} {}", push_origin.unwrap_or_default());
+        format!("\"{}-{}\"", *VERSION, short_hash(&variant))
     } else {
         format!("\"{}\"", *VERSION)
     };
@@ -147,7 +177,7 @@ pub fn handle(config: &Config, request: &Request) -> Response<Body> {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else if asset.is_page {
-        Response::new(Body::Text(index_page(&base_path)))
+        Response::new(Body::Text(index_page(&base_path, push_origin.is_some())))
     } else {
         Response::new(Body::Text(asset.body.to_owned()))
     };
@@ -155,12 +185,18 @@ pub fn handle(config: &Config, request: &Request) -> Response<Body> {
     for (name, value) in [
         (header::CONTENT_TYPE, asset.content_type),
         (header::CACHE_CONTROL, asset.cache_control),
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    // `push_origin` lets only header-safe characters through; were one to slip, the page keeps
+    // the policy without the push origin rather than going without one.
+    let policy = HeaderValue::from_str(&content_security_policy(push_origin))
+        .or_else(|_| HeaderValue::from_str(&content_security_policy(None)));
+    if let Ok(value) = policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
@@ -191,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_page_names_its_assets_by_version_and_has_no_inline_code() {
-        let page = index_page("/v1");
+        let page = index_page("/v1", true);
         assert!(page.contains(&format!(
             r#"<script type="module" src="/v1/admin/app.js?v={}"></script>"#,
             *VERSION
@@ -252,9 +288,6 @@ mod tests {
     }
 
     /// Served for clients other than the page (the mobile team reads the push client here): the
-    /// page does not import them. Once it does, the name leaves this list.
-    const NOT_IMPORTED_BY_THE_PAGE: &[&str] = &["push-client.js"];
-
     #[test]
     fn the_modules_have_no_import_cycles_and_app_js_reaches_them_all() {
         // Depth-first from the entry: a module met again while its own imports are being
@@ -272,11 +305,7 @@ mod tests {
         }
         let mut done = HashSet::new();
         walk("app.js", &mut Vec::new(), &mut done);
-        let all: HashSet<&str> = SCRIPTS
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| !NOT_IMPORTED_BY_THE_PAGE.contains(name))
-            .collect();
+        let all: HashSet<&str> = SCRIPTS.iter().map(|(name, _)| *name).collect();
         assert_eq!(done, all, "every module is used, from app.js");
     }
 
@@ -299,9 +328,48 @@ mod tests {
 
     #[test]
     fn the_policy_allows_only_our_own_scripts() {
-        assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
-        assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none';"));
-        assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
+        for policy in [
+            content_security_policy(None),
+            content_security_policy(Some("wss://abc.execute-api.eu-west-1.amazonaws.com")),
+        ] {
+            assert!(policy.contains("script-src 'self';"));
+            assert!(policy.starts_with("default-src 'none';"));
+            assert!(!policy.contains("unsafe"));
+        }
+    }
+
+    #[test]
+    fn the_policy_adds_only_the_push_channels_origin_to_connect_src() {
+        let url = "wss://abc123.execute-api.eu-west-1.amazonaws.com/v1";
+        let origin = push_origin(Some(url));
+        assert_eq!(
+            origin,
+            Some("wss://abc123.execute-api.eu-west-1.amazonaws.com")
+        );
+        assert!(content_security_policy(origin).contains(
+            "connect-src 'self' wss://abc123.execute-api.eu-west-1.amazonaws.com; img-src"
+        ));
+        assert_eq!(
+            push_origin(Some("ws://127.0.0.1:3000/v1")),
+            Some("ws://127.0.0.1:3000")
+        );
+        assert!(content_security_policy(None).contains("connect-src 'self'; img-src"));
+        // Nothing but a plain WebSocket origin enters the policy.
+        for bad in [
+            "https://example.com/v1",
+            "wss://evil.example; script-src *",
+            "wss:///v1",
+            "wss://host name/v1",
+        ] {
+            assert_eq!(push_origin(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(push_origin(None), None);
+    }
+
+    #[test]
+    fn the_page_says_whether_it_opens_the_push_channel() {
+        assert!(index_page("/v1", true).contains(r#"<meta name="push" content="on">"#));
+        assert!(index_page("", false).contains(r#"<meta name="push" content="off">"#));
     }
 
     #[test]
