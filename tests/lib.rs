@@ -552,6 +552,30 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The user's app signals typing (`POST /api/chat/typing`).
+    pub async fn user_types(&self, session: &ClientSession) {
+        let typed = self
+            .post_json(
+                "/api/chat/typing",
+                Some(&session.token),
+                &json!({ "sessionId": session.session_id }),
+            )
+            .await;
+        assert_eq!(typed.status, 200, "{:?}", typed.body);
+    }
+
+    /// The agent claims the session (`POST /api/admin/chat/claim`).
+    pub async fn claims(&self, agent: &Agent, session_id: &str) {
+        let claimed = self
+            .admin_post(
+                "/api/admin/chat/claim",
+                &agent.token,
+                &json!({ "sessionId": session_id }),
+            )
+            .await;
+        assert_eq!(claimed.status, 200, "{:?}", claimed.body);
+    }
+
     pub async fn poll(
         &self,
         session_id: &str,

@@ -17,6 +17,7 @@ mod idle_sessions;
 mod listing;
 mod load_model;
 mod push_channel;
+mod push_viewers;
 mod request_counts;
 mod secret_rotation;
 mod shipped_app;

@@ -87,28 +87,14 @@ async fn agents_hear_of_a_new_chat_a_claim_and_typing_without_polling() {
     let rows = hint["data"]["sessions"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["sessionId"] == session.session_id));
 
-    let claimed = app
-        .admin_post(
-            "/api/admin/chat/claim",
-            &agent.token,
-            &json!({ "sessionId": session.session_id }),
-        )
-        .await;
-    assert_eq!(claimed.status, 200, "{:?}", claimed.body);
+    app.claims(&agent, &session.session_id).await;
     let assigned = desk
         .expect("session.assigned", |f| f["sessionId"] == session.session_id)
         .await;
     assert_eq!(assigned["data"]["via"], "claim");
     assert_eq!(assigned["data"]["assignedTo"]["adminId"], agent.admin_id);
 
-    let typed = app
-        .post_json(
-            "/api/chat/typing",
-            Some(&session.token),
-            &json!({ "sessionId": session.session_id }),
-        )
-        .await;
-    assert_eq!(typed.status, 200);
+    app.user_types(&session).await;
     let typing = desk
         .expect("typing", |f| f["sessionId"] == session.session_id)
         .await;

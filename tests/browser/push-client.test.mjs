@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   PushClient, backoffDelay, compareEventIds, CONNECT_TIMEOUT_MS, FAILED_CONNECTS_BEFORE_POLLING,
-  PING_INTERVAL_MS, POLL_INTERVAL_MS, PONG_TIMEOUT_MS, PUSH_RETRY_MS, REFRESH_AFTER_MS,
+  PING_INTERVAL_MS, POLL_INTERVAL_MS, PONG_TIMEOUT_MS, PUSH_RETRY_MS, REFRESH_AFTER_MS, VIEW_RETRY_MS,
 } from '../../functions/admin-dashboard/assets/push-client.js';
 
 const realSetImmediate = setImmediate;
@@ -499,4 +499,37 @@ test('an agent watches one chat: bearer ticket, transcript catch-up, other chats
     'chat_9_watched/msg_000000000003', 'chat_9_watched/msg_000000000004', 'chat_9_watched/msg_000000000005']);
   assert.deepEqual(seen.events, ['message.created']);
   assert.equal(server.reads().at(-1).after, 'msg_000000000003');
+});
+
+test('an agent views the chat on screen: said on open, on each change and again on every reconnect; a refused view is sent again', async () => {
+  const server = fakeServer({ role: 'agent' });
+  const clock = fakeClock();
+  const client = new PushClient({
+    role: 'agent', apiBase: '', agentToken: () => 'jwt',
+    WebSocket: server.WebSocket, fetch: server.fetch, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout,
+    now: clock.now, random: () => 0.5,
+  });
+  const views = (socket) => socket.sent.filter((f) => f.action === 'view').map((f) => f.sessionId);
+  client.view('chat_1_abcdef');
+  client.start();
+  await settle();
+  const first = server.lastSocket();
+  assert.deepEqual(views(first), [], 'nothing before the socket opens');
+  first.open();
+  await settle();
+  assert.deepEqual(views(first), ['chat_1_abcdef']);
+  client.view('chat_1_abcdef');
+  client.view('chat_2_abcdef');
+  client.view(null);
+  assert.deepEqual(views(first), ['chat_1_abcdef', 'chat_2_abcdef', null], 'each change once');
+  client.view('chat_2_abcdef');
+  first.push({ type: 'error', at: '2026-12-08T10:00:00.000Z', data: { code: 'RATE_LIMITED', message: 'slow down' } });
+  await clock.advance(VIEW_RETRY_MS);
+  assert.deepEqual(views(first).slice(-2), ['chat_2_abcdef', 'chat_2_abcdef'], 'sent again after a refusal');
+  first.drop();
+  await clock.advance(MAX_WAIT_BEFORE_RETRY_MS);
+  server.lastSocket().open();
+  await settle();
+  assert.deepEqual(views(server.lastSocket()), ['chat_2_abcdef'], 'a new connection is told at once');
+  assert.throws(() => customerClient(server, clock).client.view('chat_1_abcdef'), TypeError);
 });

@@ -10,7 +10,7 @@ import { closePicker, onPickerKey, onTranscript, setUpPicker, updatePicker } fro
 import { acknowledgeOwed, endChat, openChat, pollChat, renderChat, sendReply } from './chat.js';
 import { clickedSession, loadMore, refreshSessions, renderChatList, setFilter } from './chat-list.js';
 import { $ } from './dom.js';
-import { renderLive, startLive, stopLive, wakeLive } from './live.js';
+import { renderLive, startLive, stopLive, viewLive, wakeLive } from './live.js';
 import { renderSignIn, signIn } from './sign-in.js';
 import { after, every, restoreAuth, signOut, state, subscribe } from './store.js';
 import { renderTyping, signalTyping } from './typing.js';
@@ -86,6 +86,7 @@ subscribe('transcript', renderAssignment);
 subscribe('transcript', onTranscript);
 subscribe('transcript', renderTyping);
 subscribe('transcript', watchRating);
+subscribe('transcript', ({ sessionId }) => viewLive(sessionId));
 subscribe('analytics', renderAnalytics);
 
 $('login-form').addEventListener('submit', signIn);

@@ -7,7 +7,6 @@ import { applyListHint } from './chat-list.js';
 import { BASE_PATH } from './api.js';
 import { pollChat, receivePushedMessage } from './chat.js';
 import { $ } from './dom.js';
-import { isMe } from './holders.js';
 import { PushClient } from './push-client.js';
 import { notify, state } from './store.js';
 import { showPushedSignal } from './typing.js';
@@ -20,7 +19,7 @@ const SAYS = {
   polling: 'Updates every few seconds',
 };
 
-// How long the holder waits for a message's push before reading it (a hint may come first).
+// How long the page waits for a message's push before reading it (a hint may come first).
 const PUSH_GRACE_MS = 1500;
 
 let client = null;
@@ -45,6 +44,7 @@ export function startLive() {
     onState: (clientState) => setLive(liveState(clientState)),
     onEvent: receive,
   });
+  if (state.openId) client.view(state.openId);
   client.start();
   let last = Date.now();
   sleepCheck = setInterval(() => {
@@ -64,6 +64,11 @@ export function stopLive() {
 // The network is back, or the laptop woke: check the connection now rather than at the next ping.
 export function wakeLive() {
   client?.wake();
+}
+
+// The chat on screen: its events come to this connection too, whoever holds it.
+export function viewLive(sessionId) {
+  client?.view(sessionId);
 }
 
 function liveState(clientState) {
@@ -112,8 +117,8 @@ function receive(frame) {
 }
 
 // The open chat's row changed: read it when something shown there moved (the holder, the end,
-// a message). The holder's connections get the chat's messages pushed, so for the holder a
-// missing message is read only if its push has not come a moment later (it was lost).
+// a message). This connection views the open chat, so its messages come pushed: a missing one
+// is read only if its push has not come a moment later (lost, or sent before the view).
 function openChatChanged(row) {
   const shown = state.openSession;
   const holderMoved = (row.assignedTo?.adminId ?? null) !== (shown?.assignedTo?.adminId ?? null);
@@ -124,10 +129,6 @@ function openChatChanged(row) {
   const missing = () => row.sessionId === state.openId && row.lastMessage
     && !state.messageIds.has(row.lastMessage.messageId);
   if (!missing()) return;
-  if (!isMe(row.assignedTo)) {
-    pollChat().catch(() => {});
-    return;
-  }
   setTimeout(() => {
     if (missing()) pollChat().catch(() => {});
   }, PUSH_GRACE_MS);

@@ -18,6 +18,8 @@ export const PUSH_RETRY_MS = 60_000;
 // A ping unanswered this long means a dead connection (a laptop woken from sleep, a network
 // that changed): the socket is dropped and a new one made.
 export const PONG_TIMEOUT_MS = 10_000;
+// A view the server could not take (rate limited, not stored) is sent again after this.
+export const VIEW_RETRY_MS = 10_000;
 
 // After these the server will not take this client back: reconnecting is pointless.
 const FINAL_CLOSING_REASONS = new Set(['session-ended', 'agent-deactivated']);
@@ -122,7 +124,9 @@ export class PushClient {
     this.failedConnects = 0;
     this.backoffStep = 0;
     this.polling = false;
-    this.timers = { reconnect: null, ping: null, pong: null, refresh: null, connectTimeout: null, poll: null, pushRetry: null };
+    this.timers = { reconnect: null, ping: null, pong: null, refresh: null, connectTimeout: null, poll: null, pushRetry: null, view: null };
+    // Agents: the session whose events this connection also gets (undefined: never said).
+    this.viewing = undefined;
     this.latestStateIds = new Map();
     this.seenFrameIds = new Set();
     this.reading = false;
@@ -172,8 +176,24 @@ export class PushClient {
   // when connected or polling.
   watch(sessionId, cursor = null) {
     if (this.role !== 'agent') throw new TypeError('only an agent client changes sessions');
+    this.view(sessionId);
     this.resetSession(sessionId, cursor);
     if (sessionId && (this.currentState === 'push' || this.polling)) this.catchUp();
+  }
+
+  // Agents: the session the app shows (null: none). The server then sends this connection that
+  // session's events as it does its holder's; said again on every (re)connect.
+  view(sessionId) {
+    if (this.role !== 'agent') throw new TypeError('only an agent client views sessions');
+    if (this.viewing === (sessionId ?? null)) return;
+    this.viewing = sessionId ?? null;
+    this.sendView();
+  }
+
+  sendView() {
+    this.clearTimers('view');
+    if (this.viewing === undefined || this.currentState !== 'push' || !this.socket) return;
+    this.socket.send(JSON.stringify({ action: 'view', sessionId: this.viewing }));
   }
 
   resetSession(sessionId, cursor) {
@@ -248,6 +268,7 @@ export class PushClient {
     this.setState('push');
     this.schedulePing();
     this.timers.refresh = this.setTimeout(() => this.refresh(), REFRESH_AFTER_MS);
+    this.sendView();
     this.catchUp();
   }
 
@@ -361,8 +382,17 @@ export class PushClient {
       case 'message.created':
         this.receiveMessage(frame);
         return;
-      case 'pong':
       case 'error':
+        // A view the server did not take is sent again (the answer does not say which frame
+        // it refused; resending the current view is harmless).
+        if (this.viewing !== undefined && ['RATE_LIMITED', 'UNAVAILABLE'].includes(frame.data?.code)) {
+          this.clearTimers('view');
+          this.timers.view = this.setTimeout(() => this.sendView(), VIEW_RETRY_MS);
+        }
+        this.callbacks.onEvent(frame);
+        return;
+      case 'pong':
+      case 'viewing':
         this.callbacks.onEvent(frame);
         return;
       case 'closing':

@@ -80,12 +80,19 @@ pub fn manage_connections_resource(method: &str, uri: &str) -> String {
     )
 }
 
-/// `SESSION#chat_1` -> `SESSION#<id>`: one entry per kind of partition, not per session.
+/// `SESSION#chat_1` -> `SESSION#<id>`, `CONNS#VIEW#chat_1` -> `CONNS#VIEW#<id>`: one entry per
+/// kind of partition, not per session (the upper-case words before the id name the kind).
 fn key_shape(value: &str) -> String {
-    match value.split_once('#') {
-        Some((prefix, _)) => format!("{prefix}#<id>"),
-        None => value.to_owned(),
-    }
+    let Some((kind, _)) = value.rsplit_once('#') else {
+        return value.to_owned();
+    };
+    let words: Vec<&str> = kind
+        .split('#')
+        .take_while(|word| {
+            !word.is_empty() && word.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        })
+        .collect();
+    format!("{}#<id>", words.join("#"))
 }
 
 fn partition_key(item: &Value) -> Option<String> {
@@ -347,6 +354,17 @@ mod tests {
             actions("GetItem", json!({ "Key": { "PK": { "S": "HEALTH" } } })),
             [call("GetItem", None, Some("HEALTH"))]
         );
+    }
+
+    #[test]
+    fn a_key_keeps_the_words_that_name_its_kind_and_hides_the_id() {
+        assert_eq!(key_shape("SESSION#chat_1"), "SESSION#<id>");
+        assert_eq!(key_shape("CONNS#VIEW#chat_1"), "CONNS#VIEW#<id>");
+        assert_eq!(key_shape("CONNS#ADMIN#adm_x"), "CONNS#ADMIN#<id>");
+        assert_eq!(key_shape("CONN#Abc0="), "CONN#<id>");
+        assert_eq!(key_shape("SESSION#a#B"), "SESSION#<id>");
+        assert_eq!(key_shape("ADMIN_EMAIL#ann@example.com"), "ADMIN_EMAIL#<id>");
+        assert_eq!(key_shape("HEALTH"), "HEALTH");
     }
 
     #[test]

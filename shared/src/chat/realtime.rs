@@ -3,10 +3,10 @@
 //! one transaction.
 
 use super::{ChatError, ChatService, ClientAccess};
-use crate::ids::PushTicket;
+use crate::ids::{PushTicket, SessionId};
 use crate::sign_in::auth::VerifiedAdmin;
 use crate::store::items::{ConnectionItem, PushHolder, TicketItem};
-use crate::store::{ConnectOutcome, StoreError};
+use crate::store::{ConnectOutcome, StoreError, ViewOutcome};
 use serde::Serialize;
 
 /// How long a ticket opens a connection: enough for a slow network's connect, short enough
@@ -139,6 +139,16 @@ impl ChatService {
             ConnectOutcome::TicketSpent => Err(ConnectRefusal::BadTicket),
             ConnectOutcome::HolderRefused => Err(ConnectRefusal::NotAllowed),
         }
+    }
+
+    /// An agent's `view` frame: this connection also gets the events of `session` (the chat
+    /// its dashboard shows), as its holder's do; `None` stops that.
+    pub async fn view_push_session(
+        &self,
+        connection_id: &str,
+        session: Option<&SessionId>,
+    ) -> Result<ViewOutcome, ChatError> {
+        Ok(self.store.view_session(connection_id, session).await?)
     }
 
     /// `$disconnect`: forgets the connection (best effort: API Gateway does not always send

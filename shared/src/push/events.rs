@@ -44,6 +44,8 @@ pub enum Audience {
     /// Whoever holds this session when the frame is sent (the record does not say: a
     /// message's record carries no holder).
     HolderOf(SessionId),
+    /// The agents whose dashboards show this session (they said `view`).
+    ViewersOf(SessionId),
 }
 
 /// Connections the server closes after telling them why.
@@ -154,7 +156,8 @@ fn plan_message(message: MessageItem, ids: &mut Ids<'_>, at: DateTime<Utc>) -> P
     // The agents see both sides as the transcript shows them; the customer sees support's
     // messages as the poll returns them (their own they already have).
     let for_agents = frame(json!(TranscriptMessage::from(message.clone())));
-    let mut frames = vec![(Audience::HolderOf(session.clone()), for_agents)];
+    let viewers = (Audience::ViewersOf(session.clone()), for_agents.clone());
+    let mut frames = vec![(Audience::HolderOf(session.clone()), for_agents), viewers];
     if message.sender == Sender::Admin {
         frames.push((
             Audience::Customer(session.clone()),
@@ -192,8 +195,14 @@ fn plan_session(
         }
     };
     let holder = |item: &SessionItem| item.assigned_to.as_ref().map(|a| a.admin_id.clone());
+    // Its holder, and the agents who have it on screen.
     let holders = |item: &SessionItem| -> Vec<Audience> {
-        holder(item).map(Audience::Agent).into_iter().collect()
+        let viewers = Audience::ViewersOf(item.session_id.clone());
+        holder(item)
+            .map(Audience::Agent)
+            .into_iter()
+            .chain([viewers])
+            .collect()
     };
     let state = |item: &SessionItem| {
         json!({
@@ -363,9 +372,9 @@ fn closing_frame(
 /// Rows a list hint carries; more changed: the hint says `truncated` and lists re-read.
 pub const LIST_HINT_ROWS: usize = 20;
 
-/// The list hint: the lists may have changed; here are the rows this hint knows of, newest
-/// change first. `truncated` when there were more, or when an earlier change went
-/// unannounced (`missed`): the lists are to be re-read. Every list an agent shows can change with any row (all, waiting, unassigned).
+/// The list hint: here are the rows this hint knows of, newest change first (any list may
+/// change with any row). `truncated` when there were more, or when an earlier change went
+/// unannounced (`missed`): the lists are to be re-read.
 pub fn list_hint(
     mut rows: Vec<ActiveSessionView>,
     missed: bool,

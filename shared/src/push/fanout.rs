@@ -8,7 +8,7 @@ use super::sender::{is_settled, PostError, PushSender, CONCURRENT_POSTS};
 use crate::chat::ActiveSessionView;
 use crate::ids::SessionId;
 use crate::store::items::{ConnectionItem, PushHolder};
-use crate::store::keys::{agent_connections_pk, session_connections_pk};
+use crate::store::keys::{agent_connections_pk, session_connections_pk, view_connections_pk};
 use crate::store::{ChatStore, Consistency};
 use crate::{App, ChatError};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
@@ -58,6 +58,15 @@ pub async fn consume(
             for (audience, frame) in &plan.frames {
                 let json = frame.to_json();
                 for connection in audiences.connections(audience).await? {
+                    // A holder who also views the chat gets each frame once.
+                    let twice = posts.iter().any(|p: &Post| {
+                        p.record == index
+                            && p.connection.connection_id == connection.connection_id
+                            && p.frame == json
+                    });
+                    if twice {
+                        continue;
+                    }
                     posts.push(Post {
                         record: index,
                         connection,
@@ -281,6 +290,7 @@ impl<'a> Audiences<'a> {
         match audience {
             Audience::Customer(session) => self.partition(session_connections_pk(session)).await,
             Audience::Agent(admin_id) => self.partition(agent_connections_pk(admin_id)).await,
+            Audience::ViewersOf(session) => self.partition(view_connections_pk(session)).await,
             Audience::HolderOf(session) => {
                 let holder = match self.holders.get(session) {
                     Some(holder) => holder.clone(),

@@ -5,7 +5,8 @@
 
 use crate::chat::realtime::ConnectRefusal;
 use crate::clock::iso8601;
-use crate::store::StoreError;
+use crate::ids::SessionId;
+use crate::store::{StoreError, ViewOutcome};
 use crate::App;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
@@ -66,13 +67,39 @@ pub async fn disconnect(
     answer(200, None)
 }
 
-/// `$default`: `{"action": "ping", "t": …}` gets `pong`; anything else an `error` frame with
-/// the reason. Nothing is stored either way.
+/// `$default`: `{"action": "ping", "t": …}` gets `pong`; an agent's `{"action": "view",
+/// "sessionId": …}` (the chat its dashboard shows, or null) gets `viewing` once stored; anything
+/// else an `error` frame with the reason.
 pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
     let connection = connection_id(&event).unwrap_or_default();
     let allowed = FLOOD_GUARD.allow(connection, std::time::Instant::now());
-    let reply = reply_to(event.body.as_deref().unwrap_or(""), app, allowed);
+    let at = iso8601(app.chat.now());
+    let reply = match read_frame(event.body.as_deref().unwrap_or(""), allowed) {
+        Ok(ClientFrame::Ping(t)) => json!({ "type": "pong", "at": at, "data": { "t": t } }),
+        Ok(ClientFrame::View(session)) => view(app, connection, session.as_ref(), &at).await,
+        Err((code, message)) => error_frame(&at, code, message),
+    };
     answer(200, Some(reply.to_string()))
+}
+
+fn error_frame(at: &str, code: &str, message: &str) -> Value {
+    json!({ "type": "error", "at": at, "data": { "code": code, "message": message } })
+}
+
+async fn view(app: &App, connection: &str, session: Option<&SessionId>, at: &str) -> Value {
+    match app.chat.view_push_session(connection, session).await {
+        Ok(ViewOutcome::Viewing(session)) => {
+            json!({ "type": "viewing", "at": at, "data": { "sessionId": session } })
+        }
+        Ok(ViewOutcome::NotAnAgent) => error_frame(at, "NOT_AN_AGENT", "only agents view sessions"),
+        Ok(ViewOutcome::NotConnected) => {
+            error_frame(at, "UNAVAILABLE", "this connection is closing")
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, connection, "view not stored");
+            error_frame(at, "UNAVAILABLE", "not stored: send it again")
+        }
+    }
 }
 
 /// Client frames a connection may send per [`FLOOD_WINDOW`]: the protocol needs one ping
@@ -120,31 +147,42 @@ impl Default for FloodGuard {
     }
 }
 
-fn reply_to(body: &str, app: &App, allowed: bool) -> Value {
-    let at = iso8601(app.chat.now());
-    let error = |code: &str, message: &str| json!({ "type": "error", "at": at, "data": { "code": code, "message": message } });
+/// What a client may send.
+enum ClientFrame {
+    /// `t` as sent (null when it is not a number).
+    Ping(Value),
+    View(Option<SessionId>),
+}
+
+fn read_frame(body: &str, allowed: bool) -> Result<ClientFrame, (&'static str, &'static str)> {
     if !allowed {
-        return error(
+        return Err((
             "RATE_LIMITED",
             "at most 10 frames per 10 s: ping every 5 minutes",
-        );
+        ));
     }
     if body.len() > MAX_CLIENT_FRAME_BYTES {
-        return error("FRAME_TOO_LARGE", "client frames are at most 1024 bytes");
+        return Err(("FRAME_TOO_LARGE", "client frames are at most 1024 bytes"));
     }
     let Ok(Value::Object(frame)) = serde_json::from_str::<Value>(body) else {
-        return error("BAD_JSON", "a frame is a JSON object");
+        return Err(("BAD_JSON", "a frame is a JSON object"));
     };
     match frame.get("action").and_then(Value::as_str) {
-        Some("ping") => {
-            let t = frame
+        Some("ping") => Ok(ClientFrame::Ping(
+            frame
                 .get("t")
                 .filter(|t| t.is_number())
                 .cloned()
-                .unwrap_or(Value::Null);
-            json!({ "type": "pong", "at": at, "data": { "t": t } })
-        }
-        _ => error("UNKNOWN_ACTION", "the only action is ping"),
+                .unwrap_or(Value::Null),
+        )),
+        Some("view") => match frame.get("sessionId") {
+            None | Some(Value::Null) => Ok(ClientFrame::View(None)),
+            Some(Value::String(id)) => SessionId::parse(id)
+                .map(|id| ClientFrame::View(Some(id)))
+                .ok_or(("BAD_SESSION", "sessionId is not a session id")),
+            Some(_) => Err(("BAD_SESSION", "sessionId is a string or null")),
+        },
+        _ => Err(("UNKNOWN_ACTION", "the actions are ping and view")),
     }
 }
 

@@ -151,6 +151,12 @@ pub fn agent_connections_pk(admin_id: &str) -> String {
     format!("CONNS#{}", admin_pk(admin_id))
 }
 
+/// The agents' connections whose dashboards show a session (`view` frames): a copy of each
+/// connection's item, so that the session's events reach them as they reach its holder.
+pub fn view_connections_pk(session: &SessionId) -> String {
+    format!("CONNS#VIEW#{session}")
+}
+
 pub const CONNECTION_SK_PREFIX: &str = "CONN#";
 
 pub fn connection_sk(connection_id: &str) -> String {

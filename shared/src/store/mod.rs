@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod stats;
 pub mod typing;
+pub mod viewers;
 
 #[cfg(test)]
 mod page_tests;
@@ -36,6 +37,7 @@ pub use session_lists::SessionsPage;
 pub use sessions::{EndSession, PollWrite, RateOutcome, RateSession};
 pub use stats::{StatsCounts, StatsUpdate};
 pub use typing::{TypingWrite, Typist};
+pub use viewers::ViewOutcome;
 
 use crate::ids::SessionId;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

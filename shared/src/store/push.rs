@@ -143,7 +143,7 @@ impl ChatStore {
     }
 
     /// Forgets a connection API Gateway reports closed (`$disconnect`): its lookup item names
-    /// the partition of the other. Returns that partition, if the connection was known.
+    /// the partition of the other, and the session it viewed (whose copy goes too). Returns that partition, if the connection was known.
     pub async fn close_connection(
         &self,
         connection_id: &str,
@@ -168,6 +168,10 @@ impl ChatStore {
         };
         self.delete_connection_item(&lookup.owner, connection_id)
             .await?;
+        if let Some(session) = &lookup.viewing {
+            self.delete_connection_item(&view_connections_pk(session), connection_id)
+                .await?;
+        }
         Ok(Some(lookup.owner))
     }
 

@@ -218,7 +218,13 @@ fn typing_and_read_markers_go_to_the_other_side_only() {
         kinds_for(&plan, &Audience::Agent("adm_a".into())),
         ["typing", "read"]
     );
-    let ids: Vec<&str> = plan.frames.iter().map(|(_, f)| f.id.as_str()).collect();
+    // Whoever has the chat on screen sees what its holder sees.
+    assert_eq!(
+        kinds_for(&plan, &Audience::ViewersOf(new.session_id.clone())),
+        ["typing", "read"]
+    );
+    let mut ids: Vec<&str> = plan.frames.iter().map(|(_, f)| f.id.as_str()).collect();
+    ids.dedup();
     assert_eq!(
         ids,
         [

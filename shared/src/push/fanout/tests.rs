@@ -56,7 +56,11 @@ fn a_new_message_record_decodes_into_its_frames() {
         None,
     ))
     .unwrap();
-    assert_eq!(plan.frames.len(), 2, "the holder and the customer");
+    assert_eq!(
+        plan.frames.len(),
+        3,
+        "the holder, the viewers and the customer"
+    );
     assert_eq!(plan.frames[0].1.id, "1100000000017454423009");
 }
 

@@ -145,6 +145,9 @@ pub struct ConnectionLookupItem {
     pub entity: Entity,
     pub owner: String,
     pub expires_at: i64,
+    /// The session whose events this (agent's) connection also gets, if it said `view`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewing: Option<SessionId>,
 }
 
 impl ConnectionItem {
@@ -176,6 +179,18 @@ impl ConnectionItem {
             entity: Entity::ConnectionLookup,
             owner: self.pk.clone(),
             expires_at: self.expires_at,
+            viewing: None,
+        }
+    }
+
+    /// This connection's copy in a session's viewers partition (not listed in GSI2: the list
+    /// hint reaches it through the original).
+    pub fn viewing(&self, session: &SessionId) -> Self {
+        Self {
+            pk: view_connections_pk(session),
+            gsi2pk: None,
+            gsi2sk: None,
+            ..self.clone()
         }
     }
 }
