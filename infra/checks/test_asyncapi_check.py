@@ -46,6 +46,7 @@ GOOD = [
     {"type": "closing", "id": "1100000000017454423020.2", "sessionId": SESSION, "at": AT, "data": {"reason": "session-ended"}},
     {"type": "pong", "at": AT, "data": {"t": 1733650000000}},
     {"type": "error", "at": AT, "data": {"code": "UNKNOWN_ACTION", "message": "Only ping is accepted"}},
+    {"type": "viewing", "at": AT, "data": {"sessionId": SESSION}},
 ]
 
 
@@ -102,8 +103,8 @@ class AsyncApiCheckTest(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(
             failures(output),
-            ["FAIL every frame's type is a message of the document: frames.jsonl:13: type 'message.deleted'; "
-             "frames.jsonl:14: not JSON (Expecting value)"],
+            ["FAIL every frame's type is a message of the document: frames.jsonl:14: type 'message.deleted'; "
+             "frames.jsonl:15: not JSON (Expecting value)"],
         )
 
     def test_a_message_never_seen_is_a_coverage_gap(self):
