@@ -138,20 +138,21 @@ class LoadTest(unittest.TestCase):
         # transaction's delete (2 units).
         self.assertAlmostEqual(load[("table", "TICKET#<hash>")]["write"], 1 + 2)
         self.assertAlmostEqual(load[("table", "TICKET#<hash>")]["read"], 1)
-        # A connection's lookup: its transactional put (2), and its delete: by a $disconnect
-        # (1), or by the chat's end in a transaction (2) and then the $disconnect's delete of
-        # nothing (1); over 12,500 open connections (10,000 apps and 2,500 dashboards).
+        # A connection's lookup: its transactional put (2), and its transactional delete (2):
+        # by a $disconnect, or by the chat's end (then the $disconnect finds no lookup and
+        # writes nothing); over 12,500 open connections (10,000 apps and 2,500 dashboards).
         connects = started * 2 + 2500 / 3600
-        writes = connects * 2 + (started + 2500 / 3600) * 1 + started * (2 + 1)
+        writes = connects * 2 + (started + 2500 / 3600) * 2 + started * (2 + 0)
         self.assertAlmostEqual(load[("table", "CONN#<connectionId>")]["write"], writes / 12500)
         # One chat's connections partition: a half-unit Query per change posted to the
         # customer (150 replies, 450 typing signals, 196 read markers, claims, transfers,
         # releases and ends), as if each came in a batch of its own, and the end's strong
-        # read; two connection puts, one deleted by $disconnect and one forgotten at the end.
+        # read; two transactional connection puts, one deleted by $disconnect and one forgotten
+        # at the end (each delete in a transaction: 2 units).
         posted = 150 + 450 + (started * 2.75 + 150) + started * 1.15 + started
         conns = load[("table", "CONNS#SESSION#<id>")]
         self.assertAlmostEqual(conns["read"], (posted * 0.5 + started * 1) / 10000)
-        self.assertAlmostEqual(conns["write"], (started * 2 * 2 + started * 1 + started * 2) / 10000)
+        self.assertAlmostEqual(conns["write"], (started * 2 * 2 + started * 2 + started * 2) / 10000)
         # One agent's: the holder's connections read per event posted to it (about 936 a
         # second across 2,500 agents, half a unit each).
         self.assertLess(load[("table", "CONNS#ADMIN#<admin>")]["read"], 1)

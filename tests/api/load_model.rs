@@ -201,9 +201,9 @@ async fn connection_items(app: &TestApp, partition: &str) -> usize {
 }
 
 /// Closes a push connection and waits for its `$disconnect`, which the gateway runs on a task
-/// of its own once the socket has closed: until a delete was sent and, if the connection was
+/// of its own once the socket has closed: until the lookup was read and, if the connection was
 /// still stored, its two items (in `partition`, and its lookup) are gone; then a moment for
-/// the last delete's answer to be read, since its units are counted only then.
+/// the last answer to be read, since its units are counted only then.
 async fn disconnect(app: &TestApp, client: PushClient, partition: &str) {
     let before = connection_items(app, partition).await;
     let open = app
@@ -213,10 +213,10 @@ async fn disconnect(app: &TestApp, client: PushClient, partition: &str) {
         .any(|item| item["owner"] == partition);
     client.close().await;
     app.wait_until(FRAME_WAIT, || async {
-        let deleting = app.requests.snapshot().contains_key("DeleteItem");
+        let read = app.requests.snapshot().contains_key("GetItem");
         let left = connection_items(app, partition).await;
         // A connection still there has two items: its own and its lookup.
-        deleting && (!open || left + 2 <= before)
+        read && (!open || left + 2 <= before)
     })
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -123,5 +123,33 @@ async fn only_agents_view_and_only_real_session_ids_and_a_refused_view_stores_no
         let refused = desk.expect("error", |_| true).await;
         assert_eq!(refused["data"]["code"], "BAD_SESSION");
     }
+    let unknown = json!({ "action": "view", "sessionId": "chat_no_such_session" });
+    desk.send_text(unknown.to_string()).await;
+    let refused = desk.expect("error", |_| true).await;
+    assert_eq!(refused["data"]["code"], "SESSION_NOT_FOUND");
     assert_eq!(app.table_contents().await, before);
+}
+
+#[tokio::test]
+async fn a_deactivated_agent_stops_viewing_and_leaves_no_copy_behind() {
+    let app = spawn_push_app().await;
+    let agent = app.sign_up_agent("Sam").await;
+    let session = app.start_session("Ann").await;
+    let mut desk = app.agent_push(&agent).await;
+    desk.send_text(view(Some(&session.session_id))).await;
+    desk.expect("viewing", |_| true).await;
+    app.deactivate_agent(&agent).await;
+    desk.expect("closing", |_| true).await;
+    app.wait_until(FRAME_WAIT, || async {
+        let items = app.table_contents().await;
+        viewer_items(&items).is_empty()
+            && !items
+                .iter()
+                .any(|item| item["SK"].as_str().is_some_and(|sk| sk.starts_with("CONN")))
+    })
+    .await;
+    // The chat's next message finds no viewer left.
+    app.user_says(&session, "Anyone?").await;
+    app.push_settled().await;
+    assert!(viewer_items(&app.table_contents().await).is_empty());
 }

@@ -350,6 +350,9 @@ impl<'a> Audiences<'a> {
                         .await?;
                 }
                 self.partitions.remove(&agent_connections_pk(admin_id));
+                // Their copies among a session's viewers went with them.
+                self.partitions
+                    .retain(|pk, _| !pk.starts_with("CONNS#VIEW#"));
                 retired.into_iter().map(|c| (c, frame.clone())).collect()
             }
         })

@@ -92,8 +92,12 @@ async fn view(app: &App, connection: &str, session: Option<&SessionId>, at: &str
             json!({ "type": "viewing", "at": at, "data": { "sessionId": session } })
         }
         Ok(ViewOutcome::NotAnAgent) => error_frame(at, "NOT_AN_AGENT", "only agents view sessions"),
+        Ok(ViewOutcome::AgentRetired) => {
+            error_frame(at, "NOT_ALLOWED", "this agent may no longer work")
+        }
+        Ok(ViewOutcome::NoSuchSession) => error_frame(at, "SESSION_NOT_FOUND", "no such session"),
         Ok(ViewOutcome::NotConnected) => {
-            error_frame(at, "UNAVAILABLE", "this connection is closing")
+            error_frame(at, "NOT_CONNECTED", "this connection is closing")
         }
         Err(err) => {
             tracing::warn!(error = %err, connection, "view not stored");

@@ -142,61 +142,84 @@ impl ChatStore {
         })
     }
 
-    /// Forgets a connection API Gateway reports closed (`$disconnect`): its lookup item names
-    /// the partition of the other, and the session it viewed (whose copy goes too). Returns that partition, if the connection was known.
+    /// Forgets a connection API Gateway reports closed (`$disconnect`): every item of it (see
+    /// [`Self::forget_connection`]). Returns the partition that held it, if it was known.
     pub async fn close_connection(
         &self,
         connection_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let output = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(key(
-                connection_lookup_pk(connection_id),
-                CONNECTION_LOOKUP_SK,
-            )))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await?;
-        let Some(lookup) = output
-            .attributes
-            .map(decode::<ConnectionLookupItem>)
-            .transpose()?
-        else {
-            return Ok(None);
-        };
-        self.delete_connection_item(&lookup.owner, connection_id)
-            .await?;
-        if let Some(session) = &lookup.viewing {
-            self.delete_connection_item(&view_connections_pk(session), connection_id)
-                .await?;
-        }
-        Ok(Some(lookup.owner))
+        self.forget_every_item(connection_id, None).await
     }
 
-    /// Forgets a connection that is gone (a post answered 410) or being closed: both of its
-    /// items, in one transaction.
-    pub async fn forget_connection(
+    /// Forgets a connection that is gone (a post answered 410) or being closed, whichever of
+    /// its items `pk` is: its lookup names the others (its holder's item, and the copy in the
+    /// viewers of the session it shows), and all go in one transaction.
+    pub async fn forget_connection(&self, pk: &str, connection_id: &str) -> Result<(), StoreError> {
+        self.forget_every_item(connection_id, Some(pk)).await?;
+        Ok(())
+    }
+
+    /// One strong read of the lookup, then one transaction deleting it (only if no view moved
+    /// it meanwhile; then once more) with the items it names and `also`.
+    async fn forget_every_item(
         &self,
-        owner: &str,
         connection_id: &str,
-    ) -> Result<(), StoreError> {
-        let delete = |pk: String, sk: &str| -> Result<TransactWriteItem, StoreError> {
-            let delete = built(
+        also: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let delete = |pk: String, sk: &str| -> Result<Delete, StoreError> {
+            built(
                 Delete::builder()
                     .table_name(self.table())
                     .set_key(Some(key(pk, sk)))
                     .build(),
-            )?;
-            Ok(TransactWriteItem::builder().delete(delete).build())
+            )
         };
-        let writes = vec![
-            delete(owner.to_owned(), &connection_sk(connection_id))?,
-            delete(connection_lookup_pk(connection_id), CONNECTION_LOOKUP_SK)?,
-        ];
-        self.transact(writes).await?;
-        Ok(())
+        for _ in 0..2 {
+            let lookup: Option<ConnectionLookupItem> = self
+                .get(connection_lookup_pk(connection_id), CONNECTION_LOOKUP_SK)
+                .await?;
+            let Some(lookup) = lookup else {
+                // Forgotten already; a stray item of it (a copy) goes on its own.
+                if let Some(pk) = also {
+                    self.delete_connection_item(pk, connection_id).await?;
+                }
+                return Ok(None);
+            };
+            let mut partitions = vec![lookup.owner.clone()];
+            partitions.extend(lookup.viewing.as_ref().map(view_connections_pk));
+            partitions.extend(also.map(str::to_owned));
+            partitions.dedup();
+            let mut forget = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(key(lookup.pk.clone(), CONNECTION_LOOKUP_SK)))
+                .expression_attribute_names("#viewing", "viewing");
+            forget = match &lookup.viewing {
+                Some(viewing) => forget
+                    .condition_expression("#viewing = :viewing")
+                    .expression_attribute_values(":viewing", s(viewing.as_str())),
+                None => forget.condition_expression("attribute_not_exists(#viewing)"),
+            };
+            let mut writes = vec![TransactWriteItem::builder()
+                .delete(built(forget.build())?)
+                .build()];
+            for pk in partitions.iter().filter(|pk| !pk.is_empty()) {
+                let item = delete(pk.clone(), &connection_sk(connection_id))?;
+                if !writes
+                    .iter()
+                    .any(|w| w.delete().is_some_and(|d| d.key() == item.key()))
+                {
+                    writes.push(TransactWriteItem::builder().delete(item).build());
+                }
+            }
+            match self.transact_or_cancellation(writes).await? {
+                Ok(()) => return Ok(Some(lookup.owner)),
+                Err(cancelled) if cancelled.refused(0) => continue,
+                Err(cancelled) => return Err(cancelled.into_error()),
+            }
+        }
+        Err(StoreError::Request(
+            "a view kept moving a connection being forgotten".into(),
+        ))
     }
 
     async fn delete_connection_item(

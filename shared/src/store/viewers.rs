@@ -6,7 +6,9 @@ use super::items::*;
 use super::keys::*;
 use super::{built, s, ChatStore, Item, StoreError};
 use crate::ids::SessionId;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use std::collections::HashMap;
 
 /// How a `view` ended.
@@ -18,6 +20,10 @@ pub enum ViewOutcome {
     NotConnected,
     /// A customer's connection: it has its own session's events already.
     NotAnAgent,
+    /// The agent was deactivated or their tokens retired (the connection is being closed).
+    AgentRetired,
+    /// No such session: nothing stored.
+    NoSuchSession,
 }
 
 fn key(pk: String, sk: &str) -> Item {
@@ -27,8 +33,9 @@ fn key(pk: String, sk: &str) -> Item {
 impl ChatStore {
     /// Makes `connection_id` a viewer of `session` (or of none): two strong reads (its lookup,
     /// then its item), then ONE transaction that moves the lookup's `viewing` on only if no
-    /// other view moved it meanwhile, stores the copy in the new session's viewers partition
-    /// and deletes the one in the old. A view that lost such a race is tried once more.
+    /// other view moved it meanwhile, checks the agent still may work (as `$connect` did) and
+    /// the session exists, stores the copy in the new session's viewers partition and deletes
+    /// the one in the old. A view that lost such a race is tried once more.
     pub async fn view_session(
         &self,
         connection_id: &str,
@@ -54,14 +61,38 @@ impl ChatStore {
             else {
                 return Ok(ViewOutcome::NotConnected);
             };
-            if !matches!(connection.holder.holder(), Some(PushHolder::Agent { .. })) {
+            let Some(PushHolder::Agent {
+                admin_id,
+                generation,
+            }) = connection.holder.holder()
+            else {
                 return Ok(ViewOutcome::NotAnAgent);
-            }
+            };
             if lookup.viewing.as_ref() == session {
                 return Ok(ViewOutcome::Viewing(session.cloned()));
             }
-            let mut writes = vec![self.move_viewing(&lookup, session)?];
+            let agent = ConditionCheck::builder()
+                .table_name(self.table())
+                .set_key(Some(key(admin_pk(&admin_id), ADMIN_SK)))
+                .condition_expression("active = :true AND tokenGeneration = :gen")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":gen", AttributeValue::N(generation.to_string()));
+            let mut writes = vec![
+                self.move_viewing(&lookup, session)?,
+                TransactWriteItem::builder()
+                    .condition_check(built(agent.build())?)
+                    .build(),
+            ];
             if let Some(session) = session {
+                let exists = ConditionCheck::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key(session_pk(session), SESSION_SK)))
+                    .condition_expression("attribute_exists(PK)");
+                writes.push(
+                    TransactWriteItem::builder()
+                        .condition_check(built(exists.build())?)
+                        .build(),
+                );
                 let copy = connection.viewing(session);
                 let put = Put::builder()
                     .table_name(self.table())
@@ -86,6 +117,10 @@ impl ChatStore {
             match self.transact_or_cancellation(writes).await? {
                 Ok(()) => return Ok(ViewOutcome::Viewing(session.cloned())),
                 Err(cancelled) if cancelled.refused(0) => continue,
+                Err(cancelled) if cancelled.refused(1) => return Ok(ViewOutcome::AgentRetired),
+                Err(cancelled) if session.is_some() && cancelled.refused(2) => {
+                    return Ok(ViewOutcome::NoSuchSession)
+                }
                 Err(cancelled) => return Err(cancelled.into_error()),
             }
         }
