@@ -19,7 +19,8 @@ impl ConditionRefused for DeleteItemError {
     }
 }
 
-fn key(pk: String, sk: &str) -> Item {
+/// A table key (`PK`, `SK`).
+pub(super) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }
 
@@ -188,6 +189,7 @@ impl ChatStore {
             let mut partitions = vec![lookup.owner.clone()];
             partitions.extend(lookup.viewing.as_ref().map(view_connections_pk));
             partitions.extend(also.map(str::to_owned));
+            partitions.sort();
             partitions.dedup();
             let mut forget = Delete::builder()
                 .table_name(self.table())
@@ -202,14 +204,9 @@ impl ChatStore {
             let mut writes = vec![TransactWriteItem::builder()
                 .delete(built(forget.build())?)
                 .build()];
-            for pk in partitions.iter().filter(|pk| !pk.is_empty()) {
-                let item = delete(pk.clone(), &connection_sk(connection_id))?;
-                if !writes
-                    .iter()
-                    .any(|w| w.delete().is_some_and(|d| d.key() == item.key()))
-                {
-                    writes.push(TransactWriteItem::builder().delete(item).build());
-                }
+            for pk in partitions {
+                let item = delete(pk, &connection_sk(connection_id))?;
+                writes.push(TransactWriteItem::builder().delete(item).build());
             }
             match self.transact_or_cancellation(writes).await? {
                 Ok(()) => return Ok(Some(lookup.owner)),

@@ -4,12 +4,12 @@
 
 use super::items::*;
 use super::keys::*;
-use super::{built, s, ChatStore, Item, StoreError};
+use super::push::key;
+use super::{built, s, ChatStore, StoreError};
 use crate::ids::SessionId;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
-use std::collections::HashMap;
 
 /// How a `view` ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +24,6 @@ pub enum ViewOutcome {
     AgentRetired,
     /// No such session: nothing stored.
     NoSuchSession,
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }
 
 impl ChatStore {
